@@ -1,0 +1,1 @@
+#include "ddb/client.h"

@@ -1,0 +1,1 @@
+#include "ddb/retry.h"

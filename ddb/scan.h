@@ -1,0 +1,54 @@
+/* A parallel-scan segment as a state machine on the I/O thread: throttle, Scan, hand the page to
+ * the caller, follow LastEvaluatedKey, until the segment is done.
+ *
+ * Each request's cost is estimated from the throttle's smoothed item size and taken from the
+ * table's bucket before it is sent (waiting as a timer when the bucket is short); Limit is chosen
+ * so that one request costs about DDB_THROTTLE_REQUEST_S seconds of the budget. The response's
+ * ConsumedCapacity settles the estimate. */
+#ifndef DDB_SCAN_H
+#define DDB_SCAN_H
+
+#include <jansson.h>
+
+#include "ddb/client.h"
+#include "ddb/throttle.h"
+
+struct ddb_scan_opts {
+    const char *table;           /* copied */
+    unsigned segment;            /* 0 .. total_segments-1 */
+    unsigned total_segments;     /* 1 .. DDB_SEGMENTS_MAX */
+    int consistent_read;
+    struct ddb_throttle *throttle; /* borrowed, may be NULL (unthrottled); shared by a table's scans */
+    int limit;                   /* fixed Limit per page; 0: chosen from the throttle */
+};
+
+/* Called on the I/O thread for each page, in order. items: the page's "Items" array (borrowed).
+ * Return 0 to go on, or non-zero to stop the scan (it then ends with DDB_ECANCELED). */
+typedef int ddb_scan_page_fn(json_t *items, void *ud);
+/* Called once on the I/O thread when the scan ends; err->code is DDB_OK when every page was read. */
+typedef void ddb_scan_done_fn(const struct ddb_error *err, void *ud);
+
+struct ddb_scan; /* opaque */
+
+struct ddb_scan_stats {
+    long pages;
+    long items;
+    double consumed; /* capacity units reported by the server */
+    double bytes;    /* approximate item bytes (from the consumed capacity) */
+};
+
+/* Starts the scan. Returns a new scan (free with ddb_scan_free after done has run) or NULL with
+ * err filled. */
+struct ddb_scan *ddb_scan_start(struct ddb_client *c, const struct ddb_scan_opts *opts,
+                                ddb_scan_page_fn *page, ddb_scan_done_fn *done, void *ud,
+                                struct ddb_error *err);
+/* Asks the scan to stop after the page in flight; done still runs (DDB_ECANCELED). Any thread. */
+void ddb_scan_cancel(struct ddb_scan *s);
+void ddb_scan_get_stats(struct ddb_scan *s, struct ddb_scan_stats *out);
+void ddb_scan_free(struct ddb_scan *s);
+
+/* Blocking: runs the whole segment, calling page for each page (on the I/O thread). */
+int ddb_scan_run(struct ddb_client *c, const struct ddb_scan_opts *opts, ddb_scan_page_fn *page,
+                 void *ud, struct ddb_scan_stats *stats, struct ddb_error *err);
+
+#endif

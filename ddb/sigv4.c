@@ -1,0 +1,1 @@
+#include "ddb/sigv4.h"

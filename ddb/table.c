@@ -1,0 +1,1 @@
+#include "ddb/table.h"
