@@ -16,7 +16,8 @@ struct ddb_http_req;
 typedef void ddb_http_done_fn(struct ddb_http_req *r, void *ud);
 typedef void ddb_timer_fn(void *ud);
 
-/* One exchange. The submitter owns the struct and everything it points to until done runs. */
+/* One exchange. The submitter owns the struct and everything it points to until done runs. Zero it
+ * before its first submit; it may be submitted again after done has run (a retry). */
 struct ddb_http_req {
     /* In: */
     const char *url;
@@ -32,7 +33,7 @@ struct ddb_http_req {
     int timed_out;             /* 1: the failure was a timeout */
     char error[256];           /* the transport's message when transport_failed */
     char request_id[80];       /* x-amzn-RequestId */
-    struct buf response;       /* body, capped at DDB_RESPONSE_MAX; initialised by submit */
+    struct buf response;       /* body, capped at DDB_RESPONSE_MAX; emptied by submit */
     /* Engine's: */
     void *priv;
     struct ddb_http_req *next;
@@ -64,8 +65,9 @@ struct ddb_http; /* opaque */
 
 /* Starts the I/O thread (with all signals blocked). Call after fork (FUSE's init). */
 struct ddb_http *ddb_http_new(const struct ddb_http_opts *opts, struct ddb_error *err);
-/* Stops the thread; requests still queued or in flight complete with transport_failed and
- * error "canceled"; timers not yet run are dropped (their fn runs with... never). */
+/* Stops the thread. While it stops, submits and new timers are refused (-1); requests still
+ * queued or in flight complete with transport_failed and error "canceled", and timers not yet due
+ * run at once, so that every state machine built on the engine sees its end. */
 void ddb_http_free(struct ddb_http *h);
 /* A transport view of the engine (borrowed: valid while h lives). */
 struct ddb_transport ddb_http_transport(struct ddb_http *h);

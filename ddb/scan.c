@@ -1,1 +1,284 @@
+/* One segment of a parallel Scan, as a state machine on the I/O thread:
+ *
+ *   step:   choose Limit and estimate the cost -> take it from the bucket (or wait as a timer)
+ *           -> send Scan
+ *   answer: settle the estimate with ConsumedCapacity -> hand the page over -> step again from
+ *           LastEvaluatedKey, or end
+ */
 #include "ddb/scan.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/limits.h"
+#include "base/log.h"
+
+/* Before the first page, assume large items so that the first request cannot overshoot. */
+#define FIRST_ITEM_SIZE 4096.0
+#define RCU_BYTES 4096.0
+
+struct ddb_scan {
+    struct ddb_client *c;
+    char *table;
+    unsigned segment, total;
+    int consistent;
+    struct ddb_throttle *th;
+    int fixed_limit;
+    ddb_scan_page_fn *page;
+    ddb_scan_done_fn *done;
+    void *ud;
+
+    json_t *start_key; /* ExclusiveStartKey of the next request, new reference or NULL */
+    double estimate;   /* taken from the bucket for the request in flight */
+    atomic_int cancel;
+
+    pthread_mutex_t lock; /* stats, read from other threads */
+    struct ddb_scan_stats stats;
+};
+
+static double factor(const struct ddb_scan *s)
+{
+    return s->consistent ? 1.0 : 0.5;
+}
+
+static void finish(struct ddb_scan *s, const struct ddb_error *err)
+{
+    struct ddb_error ok;
+    if (!err) {
+        ddb_error_clear(&ok);
+        err = &ok;
+    }
+    s->done(err, s->ud);
+}
+
+static void step(void *ud);
+
+static void on_page(json_t *resp, const struct ddb_error *err, void *ud)
+{
+    struct ddb_scan *s = ud;
+    if (!resp) {
+        /* A failed request consumed nothing we can count on: give the estimate back. */
+        if (s->th)
+            ddb_throttle_refund(s->th, s->estimate);
+        struct ddb_error e = *err;
+        char msg[DDB_ERRMSG_MAX];
+        snprintf(msg, sizeof msg, "%s", e.message);
+        snprintf(e.message, sizeof e.message, "scan of %s segment %u of %u: %s", s->table,
+                 s->segment, s->total, msg);
+        finish(s, &e);
+        return;
+    }
+    json_t *items = json_object_get(resp, "Items");
+    json_t *cc = json_object_get(json_object_get(resp, "ConsumedCapacity"), "CapacityUnits");
+    if (!json_is_array(items)) {
+        if (s->th)
+            ddb_throttle_refund(s->th, s->estimate);
+        struct ddb_error e;
+        ddb_error_clear(&e);
+        ddb_error_set(&e, DDB_EPROTOCOL, "scan of %s segment %u of %u: the answer has no Items",
+                      s->table, s->segment, s->total);
+        json_decref(resp);
+        finish(s, &e);
+        return;
+    }
+    size_t n = json_array_size(items);
+    double consumed = json_is_number(cc) ? json_number_value(cc) : s->estimate;
+    if (s->th) {
+        ddb_throttle_settle(s->th, s->estimate, consumed);
+        if (n > 0 && consumed > 0)
+            ddb_throttle_observe_item_size(s->th, consumed / factor(s) * RCU_BYTES / (double)n);
+    }
+    pthread_mutex_lock(&s->lock);
+    s->stats.pages++;
+    s->stats.items += (long)n;
+    s->stats.consumed += consumed;
+    s->stats.bytes += consumed / factor(s) * RCU_BYTES;
+    pthread_mutex_unlock(&s->lock);
+
+    int stop = s->page(items, s->ud);
+    json_decref(s->start_key);
+    s->start_key = json_incref(json_object_get(resp, "LastEvaluatedKey"));
+    json_decref(resp);
+    if (stop || atomic_load(&s->cancel)) {
+        struct ddb_error e;
+        ddb_error_clear(&e);
+        ddb_error_set(&e, DDB_ECANCELED, "scan of %s segment %u of %u: stopped", s->table,
+                      s->segment, s->total);
+        finish(s, &e);
+        return;
+    }
+    if (!s->start_key) {
+        finish(s, NULL);
+        return;
+    }
+    step(s);
+}
+
+static void step(void *ud)
+{
+    struct ddb_scan *s = ud;
+    struct ddb_error e;
+    ddb_error_clear(&e);
+    if (atomic_load(&s->cancel)) {
+        ddb_error_set(&e, DDB_ECANCELED, "scan of %s segment %u of %u: stopped", s->table,
+                      s->segment, s->total);
+        finish(s, &e);
+        return;
+    }
+    long limit = s->fixed_limit;
+    s->estimate = 0;
+    if (s->th) {
+        double item = ddb_throttle_item_size(s->th, FIRST_ITEM_SIZE);
+        double per_item = item / RCU_BYTES * factor(s);
+        double max_page = (double)DDB_SCAN_PAGE_MAX / RCU_BYTES * factor(s);
+        double want = ddb_throttle_request_cost(s->th, per_item);
+        if (want > max_page)
+            want = max_page;
+        if (!limit) {
+            double l = floor(want / per_item);
+            limit = l < 1 ? 1 : l > 1e6 ? 1000000 : (long)l;
+        }
+        s->estimate = fmax(factor(s), fmin((double)limit * per_item, max_page));
+        double wait = ddb_throttle_take(s->th, ddb_client_now(s->c), s->estimate);
+        if (wait > 0) {
+            long ms = (long)ceil(wait * 1000.0);
+            if (ddb_client_timer(s->c, ms < 1 ? 1 : ms, step, s) != 0) {
+                ddb_error_set(&e, DDB_ECANCELED, "scan of %s: canceled (shutting down)", s->table);
+                finish(s, &e);
+            }
+            return;
+        }
+    }
+    json_t *req = json_pack("{s:s, s:s}", "TableName", s->table, "ReturnConsumedCapacity", "TOTAL");
+    if (s->total > 1) {
+        json_object_set_new(req, "Segment", json_integer(s->segment));
+        json_object_set_new(req, "TotalSegments", json_integer(s->total));
+    }
+    if (limit > 0)
+        json_object_set_new(req, "Limit", json_integer(limit));
+    if (s->consistent)
+        json_object_set_new(req, "ConsistentRead", json_true());
+    if (s->start_key)
+        json_object_set(req, "ExclusiveStartKey", s->start_key);
+    if (ddb_client_call(s->c, "Scan", req, on_page, s, &e) != 0) {
+        if (s->th)
+            ddb_throttle_refund(s->th, s->estimate);
+        finish(s, &e);
+    }
+    json_decref(req);
+}
+
+struct ddb_scan *ddb_scan_start(struct ddb_client *c, const struct ddb_scan_opts *opts,
+                                ddb_scan_page_fn *page, ddb_scan_done_fn *done, void *ud,
+                                struct ddb_error *err)
+{
+    if (!opts->table || opts->total_segments < 1 || opts->total_segments > DDB_SEGMENTS_MAX ||
+        opts->segment >= opts->total_segments) {
+        ddb_error_set(err, DDB_EINVAL, "scan: segment %u of %u is not valid", opts->segment,
+                      opts->total_segments);
+        return NULL;
+    }
+    struct ddb_scan *s = calloc(1, sizeof *s);
+    if (!s || !(s->table = strdup(opts->table))) {
+        free(s);
+        ddb_error_set(err, DDB_ENOMEM, "out of memory");
+        return NULL;
+    }
+    s->c = c;
+    s->segment = opts->segment;
+    s->total = opts->total_segments;
+    s->consistent = opts->consistent_read;
+    s->th = opts->throttle;
+    s->fixed_limit = opts->limit > 0 ? opts->limit : 0;
+    s->page = page;
+    s->done = done;
+    s->ud = ud;
+    atomic_init(&s->cancel, 0);
+    pthread_mutex_init(&s->lock, NULL);
+    /* Everything after this runs on the I/O thread. */
+    if (ddb_client_timer(c, 0, step, s) != 0) {
+        ddb_error_set(err, DDB_ECANCELED, "scan of %s: the client is shutting down", s->table);
+        ddb_scan_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void ddb_scan_cancel(struct ddb_scan *s)
+{
+    atomic_store(&s->cancel, 1);
+}
+
+void ddb_scan_get_stats(struct ddb_scan *s, struct ddb_scan_stats *out)
+{
+    pthread_mutex_lock(&s->lock);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void ddb_scan_free(struct ddb_scan *s)
+{
+    if (!s)
+        return;
+    json_decref(s->start_key);
+    pthread_mutex_destroy(&s->lock);
+    free(s->table);
+    free(s);
+}
+
+struct run {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done;
+    struct ddb_error err;
+    ddb_scan_page_fn *page;
+    void *ud;
+};
+
+static int run_page(json_t *items, void *ud)
+{
+    struct run *r = ud;
+    return r->page(items, r->ud);
+}
+
+static void run_done(const struct ddb_error *err, void *ud)
+{
+    struct run *r = ud;
+    pthread_mutex_lock(&r->lock);
+    r->err = *err;
+    r->done = 1;
+    pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
+int ddb_scan_run(struct ddb_client *c, const struct ddb_scan_opts *opts, ddb_scan_page_fn *page,
+                 void *ud, struct ddb_scan_stats *stats, struct ddb_error *err)
+{
+    struct run r = {.done = 0, .page = page, .ud = ud};
+    pthread_mutex_init(&r.lock, NULL);
+    pthread_cond_init(&r.cond, NULL);
+    int rc = -1;
+    struct ddb_scan *s = ddb_scan_start(c, opts, run_page, run_done, &r, err);
+    if (!s)
+        goto out;
+    pthread_mutex_lock(&r.lock);
+    while (!r.done)
+        pthread_cond_wait(&r.cond, &r.lock);
+    pthread_mutex_unlock(&r.lock);
+    if (stats)
+        ddb_scan_get_stats(s, stats);
+    ddb_scan_free(s);
+    if (r.err.code != DDB_OK) {
+        if (err)
+            *err = r.err;
+        goto out;
+    }
+    rc = 0;
+out:
+    pthread_cond_destroy(&r.cond);
+    pthread_mutex_destroy(&r.lock);
+    return rc;
+}
