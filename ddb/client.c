@@ -323,7 +323,7 @@ static void send_attempt(struct call *k)
               set_header(k, n++, "X-Amz-Target: %s", target) ||
               set_header(k, n++, "X-Amz-Date: %s", sig.amz_date) ||
               set_header(k, n++, "Authorization: %s", buf_str(&sig.authorization));
-    if (!bad && cr.session_token)
+    if (!bad && cr.session_token && *cr.session_token)
         bad = set_header(k, n++, "X-Amz-Security-Token: %s", cr.session_token);
     if (bad) {
         ddb_error_set(&k->err, DDB_ENOMEM, "%s: out of memory", k->op);

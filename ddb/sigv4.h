@@ -35,9 +35,8 @@ struct ddb_sigv4_params {
                                   (the suite's post-sts-header-after); DynamoDB signs it: 0 */
 };
 
-/* The result. Headers to add to the request: X-Amz-Date (unless the request already had one),
- * X-Amz-Security-Token (when a token was given and the request did not carry one) and
- * Authorization. The canonical request and string to sign are kept for tests and debugging. */
+/* The result. Headers to add to the request: X-Amz-Date, X-Amz-Security-Token (when a token was
+ * given and the request did not carry one) and Authorization. The canonical request and string to sign are kept for tests and debugging. */
 struct ddb_sigv4_result {
     char amz_date[17];        /* "YYYYMMDDTHHMMSSZ" */
     char signature[65];       /* lowercase hex */
