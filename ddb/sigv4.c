@@ -5,6 +5,8 @@
  * here logs. The session token is a header value like any other and never enters Authorization. */
 #include "ddb/sigv4.h"
 
+#include "base/limits.h"
+
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
