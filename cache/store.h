@@ -65,6 +65,8 @@ struct cache_entry *cache_entry_acquire(struct cache_store *s, const char *key, 
 /* Returns a new reference to the current snapshot for key if one exists and is not stale (any
  * state), else NULL. Does not count as a use. */
 struct cache_entry *cache_entry_peek(struct cache_store *s, const char *key);
+/* A new reference to e (which the caller holds). NULL gives NULL. */
+struct cache_entry *cache_entry_retain(struct cache_entry *e);
 /* Drops a reference. NULL is a no-op. */
 void cache_entry_release(struct cache_entry *e);
 

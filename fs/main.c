@@ -1,1 +1,266 @@
-int main(void) { return 0; }
+/* ddbfs: parse and check everything, reach DynamoDB once, then mount and daemonize (as sshfs
+ * connects before fuse_daemonize), so that a mistake reaches the user's terminal. */
+#define FUSE_USE_VERSION 312
+#include <curl/curl.h>
+#include <errno.h>
+#include <fuse.h>
+#include <fuse_lowlevel.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "fs/fs.h"
+#include "fs/ops.h"
+
+#define DDBFS_VERSION "0.1.0"
+#define CHECK_WINDOW_MS 15000 /* the check before mounting gives up after this */
+
+static struct ddb_client *make_client(struct fs *fs, struct ddb_http *http, long window_ms,
+                                      struct ddb_error *err)
+{
+    struct ddb_client_opts co = {
+        .endpoint = fs->cfg.endpoint,
+        .region = fs->cfg.region,
+        .creds = fs->creds,
+        .transport = ddb_http_transport(http),
+    };
+    if (window_ms) {
+        ddb_backoff_init(&co.backoff);
+        co.backoff.window_ms = window_ms;
+    }
+    return ddb_client_new(&co, err);
+}
+
+static struct ddb_http *make_http(struct fs *fs, struct ddb_error *err)
+{
+    struct ddb_http_opts ho = {.ca_file = fs->opts.ca_file};
+    return ddb_http_new(&ho, err);
+}
+
+int fs_start_io(struct fs *fs)
+{
+    struct ddb_error err;
+    ddb_error_clear(&err);
+    fs->http = make_http(fs, &err);
+    if (fs->http)
+        fs->client = make_client(fs, fs->http, 0, &err);
+    if (!fs->client) {
+        log_error("could not start the DynamoDB client: %s", err.message);
+        return -1;
+    }
+    return 0;
+}
+
+void fs_stop_io(struct fs *fs)
+{
+    fs_segments_stop(fs);
+    ddb_http_free(fs->http); /* ends every call and timer still pending */
+    fs->http = NULL;
+    ddb_client_free(fs->client);
+    fs->client = NULL;
+}
+
+/* Reaches DynamoDB with ListTables before mounting: the endpoint, the credentials and the
+ * region are right, or the user is told now. */
+static int check_service(struct fs *fs)
+{
+    struct ddb_error err;
+    ddb_error_clear(&err);
+    struct ddb_http *http = make_http(fs, &err);
+    struct ddb_client *c = http ? make_client(fs, http, CHECK_WINDOW_MS, &err) : NULL;
+    char **names = NULL;
+    size_t n = 0;
+    int rc = -1;
+    if (c && ddb_list_tables(c, &names, &n, &err) == 0)
+        rc = 0;
+    if (rc) {
+        fprintf(stderr, "ddbfs: cannot use DynamoDB at %s (region %s, credentials from %s): %s\n",
+                fs->cfg.endpoint, fs->cfg.region, ddb_creds_source(fs->creds), err.message);
+    } else if (fs->opts.tables) {
+        /* Name exact tables that are not there; globs may match nothing yet. */
+        const char *p = fs->opts.tables;
+        while (*p) {
+            size_t len = strcspn(p, ":");
+            char want[512];
+            if (len < sizeof want && !memchr(p, '*', len) && !memchr(p, '?', len) &&
+                !memchr(p, '[', len)) {
+                memcpy(want, p, len);
+                want[len] = '\0';
+                int found = 0;
+                for (size_t i = 0; i < n && !found; i++)
+                    found = strcmp(names[i], want) == 0;
+                if (!found)
+                    fprintf(stderr, "ddbfs: warning: table %s (from tables=) does not exist at %s; "
+                                    "it is not shown\n",
+                            want, fs->cfg.endpoint);
+            }
+            p += len;
+            if (*p == ':')
+                p++;
+        }
+    }
+    ddb_strv_free(names);
+    ddb_http_free(http);
+    ddb_client_free(c);
+    return rc;
+}
+
+static char *default_cache_dir(void)
+{
+    char *dir = NULL;
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    if (xdg && *xdg)
+        return asprintf(&dir, "%s/ddbfs", xdg) < 0 ? NULL : dir;
+    if (home && *home)
+        return asprintf(&dir, "%s/.cache/ddbfs", home) < 0 ? NULL : dir;
+    return strdup("/var/cache/ddbfs");
+}
+
+static int mkdir_parents(const char *dir)
+{
+    char *p = strdup(dir);
+    if (!p)
+        return -1;
+    for (char *s = p + 1; *s; s++) {
+        if (*s == '/') {
+            *s = '\0';
+            mkdir(p, 0700);
+            *s = '/';
+        }
+    }
+    free(p);
+    return 0;
+}
+
+int main(int argc, char *argv[])
+{
+    struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+    struct fuse_cmdline_opts cmd = {0};
+    struct fs fs_storage, *fs = &fs_storage;
+    struct fuse *f = NULL;
+    int ret = 1, mounted = 0, handlers = 0;
+    memset(fs, 0, sizeof *fs);
+    pthread_mutex_init(&fs->lock, NULL);
+
+    if (fs_opts_parse(&args, &fs->opts) != 0)
+        goto out;
+    if (fs->opts.show_help) {
+        fs_opts_usage(argv[0]);
+        printf("FUSE options:\n");
+        fuse_cmdline_help();
+        fuse_lib_help(&args);
+        ret = 0;
+        goto out;
+    }
+    if (fs->opts.show_version) {
+        printf("ddbfs version %s\nFUSE library version %s\n%s\n", DDBFS_VERSION,
+               fuse_pkgversion(), curl_version());
+        ret = 0;
+        goto out;
+    }
+    if (fuse_parse_cmdline(&args, &cmd) != 0)
+        goto out;
+    if (fs_opts_check(&fs->opts) != 0)
+        goto out;
+    if (!cmd.mountpoint) {
+        fprintf(stderr, "ddbfs: missing MOUNTPOINT (see ddbfs --help)\n");
+        goto out;
+    }
+    log_setup("ddbfs", cmd.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO, 0);
+
+    /* Before any thread starts. */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    json_object_seed(0);
+
+    struct ddb_error err;
+    ddb_error_clear(&err);
+    const char *region = fs->opts.region;
+    if (!region && strcmp(fs->opts.source, "default") != 0)
+        region = fs->opts.source;
+    struct ddb_config_opts co = {
+        .profile = fs->opts.profile, .region = region, .endpoint = fs->opts.endpoint};
+    if (ddb_config_load(&co, &fs->cfg, &err) != 0) {
+        fprintf(stderr, "ddbfs: %s\n", err.message);
+        goto out;
+    }
+    fs->creds = ddb_creds_provider_new(&fs->cfg, &err);
+    if (!fs->creds) {
+        fprintf(stderr, "ddbfs: %s\n", err.message);
+        goto out;
+    }
+    fs->cache_dir = fs->opts.cache_dir ? strdup(fs->opts.cache_dir) : default_cache_dir();
+    if (!fs->cache_dir)
+        goto out;
+    mkdir_parents(fs->cache_dir);
+    enum cache_err ce;
+    char msg[1024] = "";
+    struct cache_opts cao = {
+        .dir = fs->cache_dir, .max_bytes = fs->opts.cache_size, .ttl_s = fs->opts.cache_ttl};
+    fs->cache = cache_store_open(&cao, &ce, msg, sizeof msg);
+    if (!fs->cache) {
+        fprintf(stderr, "ddbfs: cache_dir=%s: %s\n", fs->cache_dir, msg);
+        goto out;
+    }
+    if (check_service(fs) != 0)
+        goto out;
+
+    fs->mounted = time(NULL);
+    fs->uid = getuid();
+    fs->gid = getgid();
+    char fsname[300];
+    snprintf(fsname, sizeof fsname, "-osubtype=ddbfs,fsname=ddbfs:%s", fs->opts.source);
+    fuse_opt_add_arg(&args, fsname);
+
+    f = fuse_new(&args, &fs_ops, sizeof fs_ops, fs);
+    if (!f)
+        goto out;
+    if (fuse_mount(f, cmd.mountpoint) != 0)
+        goto out;
+    mounted = 1;
+    if (fuse_daemonize(cmd.foreground) != 0)
+        goto out;
+    if (!cmd.foreground)
+        log_setup("ddbfs", cmd.debug ? LOG_LVL_DEBUG : LOG_LVL_INFO, 1);
+    struct fuse_session *se = fuse_get_session(f);
+    if (fuse_set_signal_handlers(se) != 0)
+        goto out;
+    handlers = 1;
+    log_info("mounted %s on %s (endpoint %s, region %s, credentials from %s)", fs->opts.source,
+             cmd.mountpoint, fs->cfg.endpoint, fs->cfg.region, ddb_creds_source(fs->creds));
+    int lrc;
+    if (cmd.singlethread) {
+        lrc = fuse_loop(f);
+    } else {
+        struct fuse_loop_config *lc = fuse_loop_cfg_create();
+        fuse_loop_cfg_set_clone_fd(lc, cmd.clone_fd);
+        /* libfuse leaves max_threads at UINT_MAX when -o max_threads is not given. */
+        fuse_loop_cfg_set_max_threads(lc, cmd.max_threads && cmd.max_threads <= 100000 ? cmd.max_threads : 64);
+        fuse_loop_cfg_set_idle_threads(lc, cmd.max_idle_threads);
+        lrc = fuse_loop_mt(f, lc);
+        fuse_loop_cfg_destroy(lc);
+    }
+    ret = lrc == 0 ? 0 : 1;
+out:
+    if (handlers)
+        fuse_remove_signal_handlers(fuse_get_session(f));
+    if (mounted)
+        fuse_unmount(f);
+    if (f)
+        fuse_destroy(f); /* runs destroy: stops the I/O thread */
+    fs_tables_free(fs);
+    cache_store_close(fs->cache);
+    ddb_creds_provider_free(fs->creds);
+    ddb_config_cleanup(&fs->cfg);
+    free(fs->cache_dir);
+    free(cmd.mountpoint);
+    fs_opts_cleanup(&fs->opts);
+    fuse_opt_free_args(&args);
+    curl_global_cleanup();
+    pthread_mutex_destroy(&fs->lock);
+    return ret;
+}

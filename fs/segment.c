@@ -1,0 +1,291 @@
+/* Segment snapshots: a background Scan of segment i of N writes `{"Item":{...}}` lines (gzipped
+ * for format=json.gz) into a cache entry, which becomes complete (exact size, fixed mtime) when the
+ * scan ends. The page and done callbacks run on the I/O thread. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "base/limits.h"
+#include "base/log.h"
+#include "fs/fs.h"
+
+#define GZ_CHUNK (256u << 10)
+
+void fs_segment_key(const struct fs_table *t, unsigned i, char *out, size_t len)
+{
+    char name[96];
+    fs_segment_name(t, i, name, sizeof name);
+    snprintf(out, len, "%s/%s", t->name, name);
+}
+
+static int add_json(const char *p, size_t n, void *ud)
+{
+    return buf_add(ud, p, n) == BUF_OK ? 0 : -1;
+}
+
+/* Lines for a page, in the native export's shape. */
+static int page_lines(json_t *items, struct buf *out)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(items, i, item)
+    {
+        if (buf_addstr(out, "{\"Item\":") != BUF_OK ||
+            json_dump_callback(item, add_json, out, JSON_COMPACT | JSON_ENCODE_ANY) != 0 ||
+            buf_addstr(out, "}\n") != BUF_OK)
+            return -1;
+    }
+    return 0;
+}
+
+/* Appends p (deflated when gz) to the snapshot. */
+static enum cache_err store(struct fs_segment *s, const void *p, size_t n, int finish, char *msg,
+                            size_t msglen)
+{
+    z_stream *z = s->gz;
+    if (!z)
+        return n ? cache_entry_append(s->filling, p, n, msg, msglen) : CACHE_OK;
+    unsigned char chunk[GZ_CHUNK];
+    z->next_in = (unsigned char *)p;
+    z->avail_in = (uInt)n;
+    for (;;) {
+        z->next_out = chunk;
+        z->avail_out = sizeof chunk;
+        int zr = deflate(z, finish ? Z_FINISH : Z_NO_FLUSH);
+        if (zr == Z_STREAM_ERROR) {
+            snprintf(msg, msglen, "gzip failed");
+            return CACHE_EIO;
+        }
+        size_t have = sizeof chunk - z->avail_out;
+        if (have) {
+            enum cache_err ce = cache_entry_append(s->filling, chunk, have, msg, msglen);
+            if (ce)
+                return ce;
+        }
+        if (finish ? zr == Z_STREAM_END : z->avail_in == 0 && z->avail_out != 0)
+            return CACHE_OK;
+    }
+}
+
+static void gz_end(struct fs_segment *s)
+{
+    if (s->gz) {
+        deflateEnd(s->gz);
+        free(s->gz);
+        s->gz = NULL;
+    }
+}
+
+static void kick(struct fs_table *t);
+
+static int on_page(json_t *items, void *ud)
+{
+    struct fs_segment *s = ud;
+    struct fs_table *t = s->t;
+    char msg[DDB_ERRMSG_MAX] = "";
+    buf_reset(&s->out);
+    if (page_lines(items, &s->out) != 0) {
+        log_error("export of %s segment %u of %u: a page does not fit in memory", t->name,
+                  s->index, t->nseg);
+        s->failed = CACHE_ENOMEM;
+        return 1;
+    }
+    enum cache_err ce = store(s, s->out.data, s->out.len, 0, msg, sizeof msg);
+    if (ce != CACHE_OK) {
+        log_error("export of %s segment %u of %u: %s", t->name, s->index, t->nseg, msg);
+        s->failed = ce;
+        return 1;
+    }
+    if (t->fs->opts.log_throttle) {
+        struct ddb_scan_stats st;
+        ddb_scan_get_stats(s->scan, &st);
+        log_info("throttle: table=%s segment=%u/%u items=%zu consumed=%.1f total=%.1f t=%.3f",
+                 t->name, s->index, t->nseg, json_array_size(items), st.consumed,
+                 t->read_bucket.consumed, ddb_client_now(t->fs->client));
+    }
+    return 0;
+}
+
+static void on_done(const struct ddb_error *err, void *ud)
+{
+    struct fs_segment *s = ud;
+    struct fs_table *t = s->t;
+    char msg[DDB_ERRMSG_MAX] = "";
+    struct ddb_scan_stats st;
+    ddb_scan_get_stats(s->scan, &st);
+    enum cache_err ce = (enum cache_err)s->failed;
+    if (err->code == DDB_OK && !ce) {
+        ce = store(s, NULL, 0, 1, msg, sizeof msg);
+        if (!ce)
+            ce = cache_entry_commit(s->filling, msg, sizeof msg);
+        if (ce)
+            log_error("export of %s segment %u of %u: %s", t->name, s->index, t->nseg, msg);
+        else
+            log_debug("export of %s segment %u of %u: %ld items, %.1f RCU", t->name, s->index,
+                      t->nseg, st.items, st.consumed);
+    } else if (!ce) {
+        /* The scan failed: say so once, here, with DynamoDB's words. */
+        fs_errno_from_ddb(err, "export");
+        snprintf(msg, sizeof msg, "%s", err->message);
+        ce = CACHE_EFAILED;
+    } else {
+        snprintf(msg, sizeof msg, "export of %s segment %u of %u failed (see above)", t->name,
+                 s->index, t->nseg);
+    }
+    if (ce)
+        cache_entry_fail(s->filling, ce, msg);
+    gz_end(s);
+    buf_cleanup(&s->out);
+    buf_init(&s->out, DDB_RESPONSE_MAX);
+    cache_entry_release(s->filling);
+    ddb_scan_free(s->scan);
+    pthread_mutex_lock(&t->lock);
+    s->filling = NULL;
+    s->scan = NULL;
+    s->running = 0;
+    t->running--;
+    pthread_mutex_unlock(&t->lock);
+    kick(t);
+}
+
+/* Starts filling e (the caller hands its reference over). */
+static void start_fill(struct fs_table *t, unsigned i, struct cache_entry *e)
+{
+    struct fs *fs = t->fs;
+    struct fs_segment *s = &t->segs[i];
+    char msg[DDB_ERRMSG_MAX];
+    pthread_mutex_lock(&t->lock);
+    s->queued = 0;
+    s->running = 1;
+    s->failed = 0;
+    s->filling = e;
+    t->running++;
+    if (fs->opts.format == FS_FORMAT_JSON_GZ) {
+        s->gz = calloc(1, sizeof(z_stream));
+        if (!s->gz || deflateInit2(s->gz, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+            free(s->gz);
+            s->gz = NULL;
+            s->failed = CACHE_ENOMEM;
+        }
+    }
+    struct ddb_scan_opts so = {
+        .table = t->name,
+        .segment = i,
+        .total_segments = t->nseg,
+        .consistent_read = fs->opts.consistent_read,
+        .throttle = &t->read_bucket,
+    };
+    struct ddb_error err;
+    ddb_error_clear(&err);
+    if (!s->failed)
+        s->scan = ddb_scan_start(fs->client, &so, on_page, on_done, s, &err);
+    pthread_mutex_unlock(&t->lock);
+    if (s->scan)
+        return;
+    /* It never started: fail the snapshot so that waiters get the reason. */
+    if (s->failed)
+        snprintf(msg, sizeof msg, "out of memory starting gzip");
+    else
+        snprintf(msg, sizeof msg, "%s", err.message);
+    log_error("export of %s segment %u of %u: %s", t->name, i, t->nseg, msg);
+    cache_entry_fail(e, s->failed ? CACHE_ENOMEM : CACHE_EFAILED, msg);
+    cache_entry_release(e);
+    gz_end(s);
+    pthread_mutex_lock(&t->lock);
+    s->filling = NULL;
+    s->running = 0;
+    t->running--;
+    pthread_mutex_unlock(&t->lock);
+}
+
+/* Starts queued segments while there are free scan slots. */
+static void kick(struct fs_table *t)
+{
+    struct fs *fs = t->fs;
+    for (;;) {
+        pthread_mutex_lock(&t->lock);
+        long next = -1;
+        if (t->running < t->parallel)
+            for (unsigned i = 0; i < t->nseg && next < 0; i++)
+                if (t->segs[i].queued && !t->segs[i].running)
+                    next = i;
+        if (next >= 0)
+            t->segs[next].queued = 0;
+        pthread_mutex_unlock(&t->lock);
+        if (next < 0)
+            return;
+        char key[1024];
+        fs_segment_key(t, (unsigned)next, key, sizeof key);
+        int created = 0;
+        enum cache_err ce;
+        struct cache_entry *e = cache_entry_acquire(fs->cache, key, &created, &ce);
+        if (!e) {
+            log_error("export of %s segment %ld: %s", t->name, next, cache_strerror(ce));
+            continue;
+        }
+        if (created)
+            start_fill(t, (unsigned)next, e);
+        else
+            cache_entry_release(e);
+    }
+}
+
+void fs_table_prefetch(struct fs_table *t)
+{
+    pthread_mutex_lock(&t->lock);
+    for (unsigned i = 0; i < t->nseg; i++)
+        if (!t->segs[i].running)
+            t->segs[i].queued = 1;
+    pthread_mutex_unlock(&t->lock);
+    kick(t);
+}
+
+struct cache_entry *fs_segment_acquire(struct fs_table *t, unsigned i, int *rc)
+{
+    struct fs *fs = t->fs;
+    char key[1024];
+    fs_segment_key(t, i, key, sizeof key);
+    int created = 0;
+    enum cache_err ce;
+    struct cache_entry *e = cache_entry_acquire(fs->cache, key, &created, &ce);
+    if (!e) {
+        *rc = fs_errno_from_cache(ce, NULL, key);
+        return NULL;
+    }
+    if (!created)
+        return e;
+    /* The filler keeps the reference acquire gave; the caller gets its own. */
+    struct cache_entry *mine = cache_entry_retain(e);
+    start_fill(t, i, e);
+    return mine;
+}
+
+int fs_segment_wait(struct fs_table *t, unsigned i, struct cache_entry *e, uint64_t *size,
+                    time_t *mtime)
+{
+    char msg[DDB_ERRMSG_MAX] = "";
+    enum cache_err ce = cache_entry_wait(e, 0, size, mtime, msg, sizeof msg);
+    if (ce == CACHE_OK)
+        return 0;
+    char ctx[1024];
+    fs_segment_key(t, i, ctx, sizeof ctx);
+    return fs_errno_from_cache(ce, msg, ctx);
+}
+
+void fs_segments_stop(struct fs *fs)
+{
+    pthread_mutex_lock(&fs->lock);
+    for (size_t k = 0; k < fs->ntables; k++) {
+        struct fs_table *t = fs->tables[k];
+        pthread_mutex_lock(&t->lock);
+        for (unsigned i = 0; i < t->nseg; i++) {
+            t->segs[i].queued = 0;
+            if (t->segs[i].scan)
+                ddb_scan_cancel(t->segs[i].scan);
+        }
+        pthread_mutex_unlock(&t->lock);
+    }
+    pthread_mutex_unlock(&fs->lock);
+}

@@ -1,0 +1,261 @@
+/* The tables the mount shows: ListTables (filtered by tables=), and for each one, once touched,
+ * its description, _schema.json, read budget and segmentation. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/limits.h"
+#include "base/log.h"
+#include "fs/fs.h"
+#include "fs/schema.h"
+
+double fs_read_budget(const struct fs_opts *o, const struct ddb_table_info *info)
+{
+    if (o->read_capacity > 0)
+        return o->read_capacity;
+    if (!info->on_demand && info->read_capacity > 0)
+        return info->read_capacity * o->read_percent;
+    double max = info->max_read_requests > 0 ? info->max_read_requests : FS_ON_DEMAND_READ_DEFAULT;
+    return max * o->read_percent;
+}
+
+unsigned fs_auto_segments(double size_bytes, double budget)
+{
+    double by_size = ceil(size_bytes / (double)FS_SEGMENT_BYTES);
+    double by_rate = ceil(budget / FS_RCU_PER_SCAN);
+    double n = fmax(1, fmax(by_size, by_rate));
+    double cap = fmax(1, floor(size_bytes / (double)FS_MIN_SEGMENT_BYTES));
+    if (n > cap)
+        n = cap;
+    if (n > DDB_SEGMENTS_MAX)
+        n = DDB_SEGMENTS_MAX;
+    return (unsigned)n;
+}
+
+static unsigned width_of(unsigned n)
+{
+    unsigned w = 1;
+    for (unsigned v = n; v >= 10; v /= 10)
+        w++;
+    return w < 4 ? 4 : w;
+}
+
+void fs_segment_name(const struct fs_table *t, unsigned i, char *out, size_t len)
+{
+    unsigned w = width_of(t->nseg);
+    snprintf(out, len, "segment-%0*u-of-%0*u.%s", (int)w, i, (int)w, t->nseg,
+             t->fs->opts.format == FS_FORMAT_JSON_GZ ? "json.gz" : "json");
+}
+
+long fs_segment_parse(const struct fs_table *t, const char *name)
+{
+    unsigned i, n;
+    int end = 0;
+    if (sscanf(name, "segment-%u-of-%u.%n", &i, &n, &end) != 2 || end == 0 || n != t->nseg ||
+        i >= n)
+        return -1;
+    char want[96];
+    fs_segment_name(t, i, want, sizeof want);
+    return strcmp(want, name) == 0 ? (long)i : -1;
+}
+
+static struct fs_table *table_new(struct fs *fs, const char *name)
+{
+    struct fs_table *t = calloc(1, sizeof *t);
+    if (!t || !(t->name = strdup(name))) {
+        free(t);
+        return NULL;
+    }
+    t->fs = fs;
+    pthread_mutex_init(&t->lock, NULL);
+    return t;
+}
+
+static void table_free(struct fs_table *t)
+{
+    if (!t)
+        return;
+    for (unsigned i = 0; i < t->nseg; i++)
+        buf_cleanup(&t->segs[i].out);
+    free(t->segs);
+    if (t->described)
+        ddb_throttle_cleanup(&t->read_bucket);
+    ddb_table_info_cleanup(&t->info);
+    free(t->schema);
+    free(t->ttl);
+    free(t->name);
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+}
+
+void fs_tables_free(struct fs *fs)
+{
+    for (size_t i = 0; i < fs->ntables; i++)
+        table_free(fs->tables[i]);
+    free(fs->tables);
+    fs->tables = NULL;
+    fs->ntables = 0;
+}
+
+struct fs_table *fs_table_find(struct fs *fs, const char *name)
+{
+    struct fs_table *found = NULL;
+    pthread_mutex_lock(&fs->lock);
+    for (size_t i = 0; i < fs->ntables && !found; i++)
+        if (strcmp(fs->tables[i]->name, name) == 0)
+            found = fs->tables[i];
+    pthread_mutex_unlock(&fs->lock);
+    return found;
+}
+
+int fs_tables_refresh(struct fs *fs, int force)
+{
+    double now = ddb_client_now(fs->client);
+    pthread_mutex_lock(&fs->lock);
+    int fresh = fs->listed_at > 0 && now - fs->listed_at < FS_TABLES_REFRESH_S;
+    pthread_mutex_unlock(&fs->lock);
+    if (fresh && !force)
+        return 0;
+
+    char **names;
+    size_t n;
+    struct ddb_error err;
+    ddb_error_clear(&err);
+    if (ddb_list_tables(fs->client, &names, &n, &err) != 0)
+        return fs_errno_from_ddb(&err, "listing tables");
+
+    /* Tables stay once seen (their state may be in use); new ones are added in order. A table
+     * that disappeared answers ENOENT when it is next described. */
+    int rc = 0;
+    pthread_mutex_lock(&fs->lock);
+    for (size_t i = 0; i < n; i++) {
+        if (!fs_opts_table_wanted(&fs->opts, names[i]))
+            continue;
+        int have = 0;
+        for (size_t k = 0; k < fs->ntables && !have; k++)
+            have = strcmp(fs->tables[k]->name, names[i]) == 0;
+        if (have)
+            continue;
+        struct fs_table *t = table_new(fs, names[i]);
+        struct fs_table **v = t ? realloc(fs->tables, (fs->ntables + 1) * sizeof *v) : NULL;
+        if (!v) {
+            table_free(t);
+            rc = -ENOMEM;
+            break;
+        }
+        fs->tables = v;
+        fs->tables[fs->ntables++] = t;
+    }
+    fs->listed_at = now;
+    pthread_mutex_unlock(&fs->lock);
+    ddb_strv_free(names);
+    return rc;
+}
+
+static time_t creation_time(const json_t *desc, time_t dflt)
+{
+    json_t *c = json_object_get(desc, "CreationDateTime");
+    if (json_is_number(c))
+        return (time_t)json_number_value(c);
+    return dflt;
+}
+
+int fs_table_describe(struct fs_table *t)
+{
+    struct fs *fs = t->fs;
+    pthread_mutex_lock(&t->lock);
+    int done = t->described;
+    pthread_mutex_unlock(&t->lock);
+    if (done)
+        return 0;
+
+    char ctx[600];
+    snprintf(ctx, sizeof ctx, "table %s", t->name);
+    struct ddb_error err;
+    ddb_error_clear(&err);
+    json_t *desc = ddb_describe_table(fs->client, t->name, &err);
+    if (!desc)
+        return fs_errno_from_ddb(&err, ctx);
+    json_t *ttl = ddb_describe_ttl(fs->client, t->name, &err);
+    if (!ttl)
+        log_warn("table %s: no Time to Live description (%s); _schema.json will not carry TTL",
+                 t->name, err.message);
+    struct ddb_table_info info;
+    int rc = 0;
+    char msg[DDB_ERRMSG_MAX];
+    json_t *schema = NULL, *ttl_spec = NULL, *ttl_doc = NULL;
+    char *schema_text = NULL, *ttl_text = NULL;
+    if (ddb_table_info_parse(desc, &info, &err) != 0) {
+        rc = fs_errno_from_ddb(&err, ctx);
+        goto out;
+    }
+    schema = fs_schema_from_description(desc, msg, sizeof msg);
+    if (!schema || !(schema_text = fs_schema_dump(schema))) {
+        log_error("table %s: could not build _schema.json: %s", t->name, schema ? "out of memory" : msg);
+        ddb_table_info_cleanup(&info);
+        rc = -EIO;
+        goto out;
+    }
+    if (fs_schema_ttl_from_description(ttl, &ttl_spec, msg, sizeof msg) != 0)
+        log_warn("table %s: %s; _ttl.json is not shown", t->name, msg);
+    if (ttl_spec) {
+        ttl_doc = json_pack("{s:s, s:O}", "TableName", t->name, "TimeToLiveSpecification", ttl_spec);
+        char *text = ttl_doc ? json_dumps(ttl_doc, JSON_INDENT(2)) : NULL;
+        if (text && asprintf(&ttl_text, "%s\n", text) < 0)
+            ttl_text = NULL;
+        free(text);
+    }
+
+    pthread_mutex_lock(&t->lock);
+    if (t->described) { /* another thread won */
+        pthread_mutex_unlock(&t->lock);
+        ddb_table_info_cleanup(&info);
+        goto out;
+    }
+    t->info = info;
+    t->schema = schema_text;
+    t->schema_len = strlen(schema_text);
+    schema_text = NULL;
+    t->ttl = ttl_text;
+    t->ttl_len = ttl_text ? strlen(ttl_text) : 0;
+    ttl_text = NULL;
+    t->created = creation_time(desc, fs->mounted);
+    t->read_budget = fs_read_budget(&fs->opts, &t->info);
+    t->nseg = fs->opts.segments ? fs->opts.segments
+                                : fs_auto_segments((double)t->info.size_bytes, t->read_budget);
+    t->segs = calloc(t->nseg, sizeof *t->segs);
+    if (!t->segs) {
+        pthread_mutex_unlock(&t->lock);
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (unsigned i = 0; i < t->nseg; i++) {
+        t->segs[i].t = t;
+        t->segs[i].index = i;
+        buf_init(&t->segs[i].out, DDB_RESPONSE_MAX);
+    }
+    double p = ceil(t->read_budget / FS_RCU_PER_SCAN);
+    p = fmax(2, fmin(p, FS_MAX_PARALLEL_SCANS));
+    t->parallel = (int)fmin(p, (double)t->nseg);
+    ddb_throttle_init(&t->read_bucket, t->read_budget, 0, ddb_client_now(fs->client));
+    if (t->info.size_bytes > 0 && t->info.item_count > 0)
+        ddb_throttle_observe_item_size(&t->read_bucket,
+                                       (double)t->info.size_bytes / (double)t->info.item_count);
+    t->described_at = ddb_client_now(fs->client);
+    t->described = 1;
+    log_info("table %s: %s, read budget %.1f RCU/s, %u segment%s, %d scan%s at once", t->name,
+             t->info.on_demand ? "on-demand" : "provisioned", t->read_budget, t->nseg,
+             t->nseg == 1 ? "" : "s", t->parallel, t->parallel == 1 ? "" : "s");
+    pthread_mutex_unlock(&t->lock);
+out:
+    free(schema_text);
+    free(ttl_text);
+    json_decref(ttl_spec);
+    json_decref(ttl_doc);
+    json_decref(schema);
+    json_decref(ttl);
+    json_decref(desc);
+    return rc;
+}
