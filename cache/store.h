@@ -32,7 +32,7 @@ enum cache_err {
     CACHE_EIO,     /* the local disk failed (message has the path and strerror) */
     CACHE_ENOSPC,  /* the snapshot does not fit in max_bytes, even after eviction */
     CACHE_EFAILED, /* the filler failed the snapshot (message has its reason) */
-    CACHE_EINVAL,  /* bad arguments (e.g. a key with "/.." or an empty key) */
+    CACHE_EINVAL,  /* bad arguments (an empty key) */
     CACHE_ESTATE,  /* wrong state for the call (append after commit...) */
 };
 const char *cache_strerror(enum cache_err e);
