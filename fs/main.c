@@ -109,16 +109,35 @@ static int check_service(struct fs *fs)
     return rc;
 }
 
-static char *default_cache_dir(void)
+/* $XDG_CACHE_HOME/ddbfs/<mount point> (else ~/.cache/ddbfs/..., else /var/cache/ddbfs/...):
+ * one directory per mount point, so that two mounts never share one. */
+static char *default_cache_dir(const char *mountpoint)
 {
-    char *dir = NULL;
+    char *dir = NULL, *real = realpath(mountpoint, NULL);
+    const char *mp = real ? real : mountpoint;
+    char name[512];
+    size_t o = 0;
+    for (const char *p = mp; *p && o + 4 < sizeof name; p++) {
+        char c = *p;
+        if (c == '/')
+            c = o ? '-' : 'm';
+        else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '.' || c == '_'))
+            c = '_';
+        name[o++] = c;
+    }
+    name[o] = '\0';
+    free(real);
     const char *xdg = getenv("XDG_CACHE_HOME");
     const char *home = getenv("HOME");
+    int rc;
     if (xdg && *xdg)
-        return asprintf(&dir, "%s/ddbfs", xdg) < 0 ? NULL : dir;
-    if (home && *home)
-        return asprintf(&dir, "%s/.cache/ddbfs", home) < 0 ? NULL : dir;
-    return strdup("/var/cache/ddbfs");
+        rc = asprintf(&dir, "%s/ddbfs/%s", xdg, name);
+    else if (home && *home)
+        rc = asprintf(&dir, "%s/.cache/ddbfs/%s", home, name);
+    else
+        rc = asprintf(&dir, "/var/cache/ddbfs/%s", name);
+    return rc < 0 ? NULL : dir;
 }
 
 static int mkdir_parents(const char *dir)
@@ -193,7 +212,8 @@ int main(int argc, char *argv[])
         fprintf(stderr, "ddbfs: %s\n", err.message);
         goto out;
     }
-    fs->cache_dir = fs->opts.cache_dir ? strdup(fs->opts.cache_dir) : default_cache_dir();
+    fs->cache_dir =
+        fs->opts.cache_dir ? strdup(fs->opts.cache_dir) : default_cache_dir(cmd.mountpoint);
     if (!fs->cache_dir)
         goto out;
     mkdir_parents(fs->cache_dir);
