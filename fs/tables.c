@@ -11,29 +11,6 @@
 #include "fs/fs.h"
 #include "fs/schema.h"
 
-double fs_read_budget(const struct fs_opts *o, const struct ddb_table_info *info)
-{
-    if (o->read_capacity > 0)
-        return o->read_capacity;
-    if (!info->on_demand && info->read_capacity > 0)
-        return info->read_capacity * o->read_percent;
-    double max = info->max_read_requests > 0 ? info->max_read_requests : FS_ON_DEMAND_READ_DEFAULT;
-    return max * o->read_percent;
-}
-
-unsigned fs_auto_segments(double size_bytes, double budget)
-{
-    double by_size = ceil(size_bytes / (double)FS_SEGMENT_BYTES);
-    double by_rate = ceil(budget / FS_RCU_PER_SCAN);
-    double n = fmax(1, fmax(by_size, by_rate));
-    double cap = fmax(1, floor(size_bytes / (double)FS_MIN_SEGMENT_BYTES));
-    if (n > cap)
-        n = cap;
-    if (n > DDB_SEGMENTS_MAX)
-        n = DDB_SEGMENTS_MAX;
-    return (unsigned)n;
-}
-
 static unsigned width_of(unsigned n)
 {
     unsigned w = 1;
