@@ -1,7 +1,8 @@
 /* The AWS CLI's INI dialect for ~/.aws/credentials and ~/.aws/config: [section] headers, key = value,
  * comments starting with # or ; (at line start, or after whitespace in a value), and indented
  * continuation lines that form sub-sections (e.g. "dynamodb =\n  endpoint_url = ..." in a
- * [services NAME] section). Pure: parses a string it is given. */
+ * [services NAME] section). Top-level keys are lower-cased when read, as the CLI does, so look
+ * them up in lower case; sub-section keys keep their case. Pure: parses a string it is given. */
 #ifndef DDB_INI_H
 #define DDB_INI_H
 
