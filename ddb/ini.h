@@ -1,8 +1,7 @@
 /* The AWS CLI's INI dialect for ~/.aws/credentials and ~/.aws/config: [section] headers, key = value,
  * comments starting with # or ; (at line start, or after whitespace in a value), and indented
  * continuation lines that form sub-sections (e.g. "dynamodb =\n  endpoint_url = ..." in a
- * [services NAME] section). Top-level keys are lower-cased when read, as the CLI does, so look
- * them up in lower case; sub-section keys keep their case. Pure: parses a string it is given. */
+ * [services NAME] section). Pure: parses a string it is given. */
 #ifndef DDB_INI_H
 #define DDB_INI_H
 
@@ -21,8 +20,8 @@ void ddb_ini_free(struct ddb_ini *ini);
 struct ddb_ini *ddb_ini_load(const char *path, int *missing, char *errbuf, size_t errlen);
 
 /* Borrowed value, or NULL. Section names are as written between brackets with surrounding spaces
- * trimmed, e.g. "default", "profile dev", "services local". Keys are compared case-sensitively,
- * as the CLI does. */
+ * trimmed, e.g. "default", "profile dev", "services local". Top-level keys were lower-cased when
+ * the file was read (as the CLI does), so look them up in lower case. */
 const char *ddb_ini_get(const struct ddb_ini *ini, const char *section, const char *key);
 /* A key of a sub-section: ("services local", "dynamodb", "endpoint_url"). */
 const char *ddb_ini_get_sub(const struct ddb_ini *ini, const char *section, const char *sub,
