@@ -20,6 +20,9 @@ struct ddb_throttle {
     double granted;   /* total estimates taken, for reports */
     double consumed;  /* total settled (actually consumed), for reports */
     double item_size; /* smoothed average item size in bytes, 0 until observed */
+    /* A cost above the burst waits for a full bucket: smaller costs wait behind it until it is
+     * granted or the clock passes this; 0: none. */
+    double hold_until;
 };
 
 /* rate: units per second (<= 0: unlimited). burst: the most that can be saved up; 0 picks
@@ -34,7 +37,10 @@ void ddb_throttle_set_rate(struct ddb_throttle *t, double rate, double now);
 
 /* Tries to take cost (> 0) at now. Returns 0 when granted (the cost is debited), else the seconds
  * to wait before trying again. A cost above the burst is granted once the bucket is full, and
- * drives the balance below zero. An unlimited bucket always grants. */
+ * drives the balance below zero; while one waits, smaller costs wait behind it so that it is not
+ * starved (for at most DDB_THROTTLE_HOLD_S past the time it was told to come back). An unlimited
+ * bucket always grants. */
+#define DDB_THROTTLE_HOLD_S 1.0
 double ddb_throttle_take(struct ddb_throttle *t, double now, double cost);
 
 /* Settles a granted request: the balance gains estimated and loses actual. */
@@ -50,7 +56,8 @@ void ddb_throttle_observe_item_size(struct ddb_throttle *t, double bytes_per_ite
 double ddb_throttle_item_size(struct ddb_throttle *t, double dflt);
 
 /* The capacity units a budget allows per request so that requests stay small against the rate:
- * rate * DDB_THROTTLE_REQUEST_S, at least min_cost (one item's worth). */
+ * rate * DDB_THROTTLE_REQUEST_S, at least min_cost (one item's worth). Unlimited: HUGE_VAL, for the
+ * caller to clamp against DynamoDB's own limits. */
 #define DDB_THROTTLE_REQUEST_S 0.25
 double ddb_throttle_request_cost(struct ddb_throttle *t, double min_cost);
 
