@@ -21,7 +21,9 @@ struct pending {
     struct pending *prev, *next;
     json_t *item;
     long tag;
+    void *user;       /* the caller's, see ddb_writer_put_ex */
     size_t json_size; /* serialized bytes */
+    size_t mem;       /* json_size plus the user data's size: what the memory bound counts */
     double wcu;       /* estimated write units */
     char *key;        /* canonical key string */
     size_t key_len;
@@ -42,6 +44,8 @@ struct ddb_writer {
     struct ddb_throttle *th;
     int max_in_flight;
     ddb_writer_reject_fn *reject;
+    ddb_writer_reject_user_fn *reject_user;
+    void (*user_free)(void *user);
     void *ud;
 
     pthread_mutex_t lock;
@@ -68,10 +72,12 @@ int ddb_batch_write_call(struct ddb_client *c, const json_t *request, ddb_call_d
     return ddb_client_call(c, "BatchWriteItem", request, done, ud, err);
 }
 
-static void pending_free(struct pending *p)
+static void pending_free(struct ddb_writer *w, struct pending *p)
 {
     if (!p)
         return;
+    if (p->user && w->user_free)
+        w->user_free(p->user);
     json_decref(p->item);
     free(p->key);
     free(p);
@@ -120,7 +126,7 @@ static void push_front_all(struct ddb_writer *w, struct pending **items, size_t 
  * lock dropped. */
 static void resolve(struct ddb_writer *w, struct pending *p, const struct ddb_error *err)
 {
-    w->pending_bytes -= p->json_size;
+    w->pending_bytes -= p->mem;
     w->outstanding--;
     if (err) {
         w->stats.items_rejected++;
@@ -129,12 +135,15 @@ static void resolve(struct ddb_writer *w, struct pending *p, const struct ddb_er
             w->has_err = 1;
         }
         pthread_mutex_unlock(&w->lock);
-        w->reject(p->tag, err, w->ud);
+        if (w->reject_user)
+            w->reject_user(p->tag, p->user, err, w->ud);
+        else if (w->reject)
+            w->reject(p->tag, err, w->ud);
         pthread_mutex_lock(&w->lock);
     } else {
         w->stats.items_stored++;
     }
-    pending_free(p);
+    pending_free(w, p);
     pthread_cond_broadcast(&w->cond);
 }
 
@@ -383,6 +392,8 @@ struct ddb_writer *ddb_writer_new(struct ddb_client *c, const struct ddb_writer_
     w->th = opts->throttle;
     w->max_in_flight = opts->max_in_flight > 0 ? opts->max_in_flight : DDB_WRITER_IN_FLIGHT;
     w->reject = reject;
+    w->reject_user = opts->reject_user;
+    w->user_free = opts->user_free;
     w->ud = ud;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
@@ -400,24 +411,34 @@ nomem:
 
 int ddb_writer_put(struct ddb_writer *w, json_t *item, long tag, struct ddb_error *err)
 {
+    return ddb_writer_put_ex(w, item, tag, NULL, 0, err);
+}
+
+int ddb_writer_put_ex(struct ddb_writer *w, json_t *item, long tag, void *user, size_t user_size,
+                      struct ddb_error *err)
+{
     char msg[DDB_ERRMSG_MAX];
     struct ddb_error e;
     ddb_error_clear(&e);
     struct pending *p = calloc(1, sizeof *p);
     if (!p) {
         json_decref(item);
+        if (user && w->user_free)
+            w->user_free(user);
         ddb_error_set(err, DDB_ENOMEM, "out of memory");
         return -1;
     }
     p->item = item;
     p->tag = tag;
+    p->user = user;
     p->json_size = json_dumpb(item, NULL, 0, JSON_COMPACT);
+    p->mem = p->json_size + user_size;
     p->wcu = fmax(1.0, ceil((double)ddb_item_size(item) / WCU_BYTES));
 
     pthread_mutex_lock(&w->lock);
     w->stats.items_put++;
     w->outstanding++;
-    w->pending_bytes += p->json_size;
+    w->pending_bytes += p->mem;
     if (w->fatal) {
         struct ddb_error fe = w->first_err;
         resolve(w, p, &fe);

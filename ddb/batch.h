@@ -24,11 +24,17 @@
 int ddb_batch_write_call(struct ddb_client *c, const json_t *request, ddb_call_done_fn *done,
                          void *ud, struct ddb_error *err);
 
+/* With ddb_writer_put_ex, each item carries the caller's user data (e.g. its raw line); a rejected
+ * item's data comes back here instead of through the plain reject callback. */
+typedef void ddb_writer_reject_user_fn(long tag, void *user, const struct ddb_error *err, void *ud);
+
 struct ddb_writer_opts {
     const char *table;                /* copied */
     const struct ddb_key_schema *key; /* copied */
     struct ddb_throttle *throttle;    /* borrowed, may be NULL */
     int max_in_flight;                /* 0: DDB_WRITER_IN_FLIGHT */
+    ddb_writer_reject_user_fn *reject_user; /* optional, see ddb_writer_put_ex */
+    void (*user_free)(void *user);          /* optional: frees user data once its item is done */
 };
 
 /* Called (on the I/O thread or in ddb_writer_put's thread) once for each item that will not be
@@ -51,6 +57,10 @@ struct ddb_writer *ddb_writer_new(struct ddb_client *c, const struct ddb_writer_
 /* Hands item over (the writer owns it afterwards, even on failure). Not on the I/O thread.
  * Returns 0, or -1 when the writer has failed for good (err says why; e.g. the table is gone). */
 int ddb_writer_put(struct ddb_writer *w, json_t *item, long tag, struct ddb_error *err);
+/* As ddb_writer_put, with user data (owned by the writer from now on: user_free is called once the
+ * item is stored or rejected, after reject_user). user_size counts against the memory bound. */
+int ddb_writer_put_ex(struct ddb_writer *w, json_t *item, long tag, void *user, size_t user_size,
+                      struct ddb_error *err);
 /* Waits until every item put so far is stored or rejected. Returns 0 when none was rejected since
  * the writer was made, else -1 with err set to the first failure. */
 int ddb_writer_flush(struct ddb_writer *w, struct ddb_error *err);
