@@ -129,6 +129,22 @@ int ddb_create_table(struct ddb_client *c, const json_t *request, struct ddb_err
     return 0;
 }
 
+int ddb_update_ttl(struct ddb_client *c, const char *table, const json_t *spec,
+                   struct ddb_error *err)
+{
+    json_t *req = json_pack("{s:s, s:O}", "TableName", table, "TimeToLiveSpecification", spec);
+    if (!req) {
+        ddb_error_set(err, DDB_ENOMEM, "out of memory");
+        return -1;
+    }
+    json_t *resp = ddb_client_call_sync(c, "UpdateTimeToLive", req, err);
+    json_decref(req);
+    if (!resp)
+        return -1;
+    json_decref(resp);
+    return 0;
+}
+
 /* Waiting between polls is a timer on the I/O thread that wakes this thread. */
 struct pause {
     pthread_mutex_t lock;

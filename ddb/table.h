@@ -24,6 +24,10 @@ json_t *ddb_describe_ttl(struct ddb_client *c, const char *table, struct ddb_err
 /* CreateTable with request (borrowed; a CreateTable request document). Returns 0 or -1. */
 int ddb_create_table(struct ddb_client *c, const json_t *request, struct ddb_error *err);
 
+/* UpdateTimeToLive with spec (borrowed: {Enabled, AttributeName}). Returns 0 or -1. */
+int ddb_update_ttl(struct ddb_client *c, const char *table, const json_t *spec,
+                   struct ddb_error *err);
+
 /* Polls DescribeTable until TableStatus is ACTIVE (and every GSI too), or timeout_ms passes
  * (DDB_ETIMEOUT). The polling waits are timers on the I/O thread. */
 int ddb_wait_active(struct ddb_client *c, const char *table, long timeout_ms,

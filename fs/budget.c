@@ -27,3 +27,14 @@ unsigned fs_auto_segments(double size_bytes, double budget)
     return (unsigned)n;
 }
 
+
+double fs_write_budget(const struct fs_opts *o, const struct ddb_table_info *info)
+{
+    if (o->write_capacity > 0)
+        return o->write_capacity;
+    if (!info->on_demand && info->write_capacity > 0)
+        return info->write_capacity * o->write_percent;
+    double max =
+        info->max_write_requests > 0 ? info->max_write_requests : FS_ON_DEMAND_WRITE_DEFAULT;
+    return max * o->write_percent;
+}

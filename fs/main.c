@@ -6,6 +6,7 @@
 #include <fuse.h>
 #include <fuse_lowlevel.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +183,8 @@ int main(int argc, char *argv[])
         ret = 0;
         goto out;
     }
+    /* The most FUSE threads, unless the user's -o max_threads (later on the line) says. */
+    fuse_opt_insert_arg(&args, 1, "-omax_threads=64");
     if (fuse_parse_cmdline(&args, &cmd) != 0)
         goto out;
     if (fs_opts_check(&fs->opts) != 0)
@@ -258,9 +261,9 @@ int main(int argc, char *argv[])
     } else {
         struct fuse_loop_config *lc = fuse_loop_cfg_create();
         fuse_loop_cfg_set_clone_fd(lc, cmd.clone_fd);
-        /* libfuse leaves max_threads at UINT_MAX when -o max_threads is not given. */
-        fuse_loop_cfg_set_max_threads(lc, cmd.max_threads && cmd.max_threads <= 100000 ? cmd.max_threads : 64);
-        fuse_loop_cfg_set_idle_threads(lc, cmd.max_idle_threads);
+        fuse_loop_cfg_set_max_threads(lc, cmd.max_threads);
+        if (cmd.max_idle_threads != UINT_MAX) /* UINT_MAX: not given */
+            fuse_loop_cfg_set_idle_threads(lc, cmd.max_idle_threads);
         lrc = fuse_loop_mt(f, lc);
         fuse_loop_cfg_destroy(lc);
     }

@@ -1,5 +1,5 @@
-/* The FUSE operations: thin, as in sshfs. Each parses the path, finds the handle and calls one
- * function of tables.c or segment.c. */
+/* The FUSE operations: thin, as in sshfs. Each resolves the path, finds the handle and calls one
+ * function of tables.c, segment.c, written.c or upload.c. */
 #define FUSE_USE_VERSION 312
 #include "fs/ops.h"
 
@@ -16,13 +16,24 @@
 
 #define PREFETCH_EVERY_S 5.0
 
-enum kind { K_ROOT, K_TABLE, K_SCHEMA, K_TTL, K_SEGMENT };
+enum kind { K_ROOT, K_TABLE, K_FILE };
+
+/* What a path names. */
+struct where {
+    enum kind kind;
+    struct fs_table *t; /* K_TABLE, K_FILE */
+    const char *file;   /* K_FILE: the name inside the table directory (points into the path) */
+};
+
+enum handle_kind { H_DOC, H_SEGMENT, H_UPLOAD, H_WRITTEN };
 
 struct handle {
-    enum kind kind;
+    enum handle_kind kind;
     struct fs_table *t;
-    unsigned seg;
-    struct cache_entry *e;
+    const char *doc; /* H_DOC: _schema.json or _ttl.json */
+    size_t doc_len;
+    struct cache_entry *e; /* H_SEGMENT */
+    struct fs_upload *u;   /* H_UPLOAD */
 };
 
 static struct fs *get_fs(void)
@@ -30,11 +41,19 @@ static struct fs *get_fs(void)
     return fuse_get_context()->private_data;
 }
 
-/* Resolves path. Returns the kind, or a negative errno. */
-static int resolve(struct fs *fs, const char *path, struct fs_table **tp, unsigned *seg)
+static struct handle *handle_of(struct fuse_file_info *fi)
 {
-    if (strcmp(path, "/") == 0)
-        return K_ROOT;
+    return fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+}
+
+/* Resolves the directory part of path. Returns 0 or a negative errno. */
+static int resolve(struct fs *fs, const char *path, struct where *w)
+{
+    memset(w, 0, sizeof *w);
+    if (strcmp(path, "/") == 0) {
+        w->kind = K_ROOT;
+        return 0;
+    }
     const char *name = path + 1;
     const char *slash = strchr(name, '/');
     char tname[256];
@@ -52,31 +71,47 @@ static int resolve(struct fs *fs, const char *path, struct fs_table **tp, unsign
         if (!t)
             return -ENOENT;
     }
-    *tp = t;
-    if (!slash)
-        return K_TABLE;
-    const char *file = slash + 1;
-    if (strchr(file, '/'))
+    w->t = t;
+    if (!slash) {
+        w->kind = K_TABLE;
+        return 0;
+    }
+    w->file = slash + 1;
+    if (!*w->file || strchr(w->file, '/'))
         return -ENOENT;
-    int rc = fs_table_describe(t);
-    if (rc)
-        return rc;
+    w->kind = K_FILE;
+    return 0;
+}
+
+/* What a file name in a described table's directory is: a document, a segment, or nothing. */
+enum file_kind { F_NONE, F_SCHEMA, F_TTL, F_SEGMENT };
+
+static enum file_kind file_kind(struct fs_table *t, const char *file, unsigned *seg)
+{
     if (strcmp(file, FS_SCHEMA_NAME) == 0)
-        return K_SCHEMA;
+        return F_SCHEMA;
     if (strcmp(file, FS_TTL_NAME) == 0)
-        return t->ttl ? K_TTL : -ENOENT;
+        return t->ttl ? F_TTL : F_NONE;
     long i = fs_segment_parse(t, file);
     if (i < 0)
-        return -ENOENT;
+        return F_NONE;
     *seg = (unsigned)i;
-    return K_SEGMENT;
+    return F_SEGMENT;
+}
+
+static int is_pending(struct fs_table *t)
+{
+    pthread_mutex_lock(&t->lock);
+    int p = t->pending;
+    pthread_mutex_unlock(&t->lock);
+    return p;
 }
 
 static void prefetch(struct fs_table *t)
 {
     double now = ddb_client_now(t->fs->client);
     pthread_mutex_lock(&t->lock);
-    int due = now - t->prefetched_at >= PREFETCH_EVERY_S || t->prefetched_at == 0;
+    int due = t->prefetched_at == 0 || now - t->prefetched_at >= PREFETCH_EVERY_S;
     if (due)
         t->prefetched_at = now;
     pthread_mutex_unlock(&t->lock);
@@ -89,86 +124,109 @@ static void fill_times(struct stat *st, time_t t)
     st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = t;
 }
 
+static int stat_segment(struct fs_table *t, unsigned seg, struct handle *h, struct stat *st)
+{
+    struct cache_entry *e = h && h->kind == H_SEGMENT ? h->e : NULL;
+    int rc = 0, own = !e;
+    if (own) {
+        prefetch(t);
+        e = fs_segment_acquire(t, seg, &rc);
+        if (!e)
+            return rc;
+    }
+    uint64_t size;
+    time_t mtime;
+    rc = fs_segment_wait(t, seg, e, &size, &mtime);
+    if (own)
+        cache_entry_release(e);
+    if (rc)
+        return rc;
+    st->st_mode = S_IFREG | 0444;
+    st->st_nlink = 1;
+    st->st_size = (off_t)size;
+    st->st_blocks = (st->st_size + 511) / 512;
+    fill_times(st, mtime);
+    return 0;
+}
+
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
     struct fs *fs = get_fs();
     memset(st, 0, sizeof *st);
     st->st_uid = fs->uid;
     st->st_gid = fs->gid;
-    struct fs_table *t = NULL;
-    unsigned seg = 0;
-    int k = resolve(fs, path, &t, &seg);
-    if (k < 0)
-        return k;
-    switch (k) {
-    case K_ROOT:
+    struct where w;
+    int rc = resolve(fs, path, &w);
+    if (rc)
+        return rc;
+    if (w.kind == K_ROOT || w.kind == K_TABLE) {
         st->st_mode = S_IFDIR | 0755;
         st->st_nlink = 2;
-        fill_times(st, fs->mounted);
-        return 0;
-    case K_TABLE:
-        st->st_mode = S_IFDIR | 0555;
-        st->st_nlink = 2;
-        fill_times(st, t->described ? t->created : fs->mounted);
-        return 0;
-    case K_SCHEMA:
-    case K_TTL:
-        st->st_mode = S_IFREG | 0444;
-        st->st_nlink = 1;
-        st->st_size = (off_t)(k == K_TTL ? t->ttl_len : t->schema_len);
-        st->st_blocks = (st->st_size + 511) / 512;
-        fill_times(st, t->created);
-        return 0;
-    default: {
-        struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
-        struct cache_entry *e = h && h->e ? h->e : NULL;
-        int rc = 0;
-        int own = !e;
-        if (own) {
-            prefetch(t);
-            e = fs_segment_acquire(t, seg, &rc);
-            if (!e)
-                return rc;
-        }
-        uint64_t size;
-        time_t mtime;
-        rc = fs_segment_wait(t, seg, e, &size, &mtime);
-        if (own)
-            cache_entry_release(e);
-        if (rc)
-            return rc;
-        st->st_mode = S_IFREG | 0444;
-        st->st_nlink = 1;
-        st->st_size = (off_t)size;
-        st->st_blocks = (st->st_size + 511) / 512;
-        fill_times(st, mtime);
+        fill_times(st, w.kind == K_ROOT ? fs->mounted : w.t->created ? w.t->created : fs->mounted);
         return 0;
     }
+    /* A file just written shadows what the table shows under that name. */
+    if (fs_written_stat(w.t, w.file, st) == 0)
+        return 0;
+    if (is_pending(w.t) || fs_table_restoring(w.t))
+        return -ENOENT;
+    if ((rc = fs_table_describe(w.t)))
+        return rc;
+    unsigned seg = 0;
+    switch (file_kind(w.t, w.file, &seg)) {
+    case F_SCHEMA:
+    case F_TTL: {
+        int ttl = strcmp(w.file, FS_TTL_NAME) == 0;
+        st->st_mode = S_IFREG | 0444;
+        st->st_nlink = 1;
+        st->st_size = (off_t)(ttl ? w.t->ttl_len : w.t->schema_len);
+        st->st_blocks = (st->st_size + 511) / 512;
+        fill_times(st, w.t->created);
+        return 0;
     }
+    case F_SEGMENT:
+        return stat_segment(w.t, seg, handle_of(fi), st);
+    default:
+        return -ENOENT;
+    }
+}
+
+struct lister {
+    void *buf;
+    fuse_fill_dir_t filler;
+    struct fs_table *t;
+    int listed; /* the table's own files were listed: skip written files of the same names */
+};
+
+static void list_written(const char *name, void *ud)
+{
+    struct lister *l = ud;
+    unsigned seg;
+    if (l->listed && file_kind(l->t, name, &seg) != F_NONE)
+        return; /* already listed as the table's own */
+    l->filler(l->buf, name, NULL, 0, 0);
 }
 
 static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
                       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
     struct fs *fs = get_fs();
-    struct fs_table *t = NULL;
-    unsigned seg;
-    int k = resolve(fs, path, &t, &seg);
-    if (k < 0)
-        return k;
-    if (k != K_ROOT && k != K_TABLE)
+    struct where w;
+    int rc = resolve(fs, path, &w);
+    if (rc)
+        return rc;
+    if (w.kind == K_FILE)
         return -ENOTDIR;
     filler(buf, ".", NULL, 0, 0);
     filler(buf, "..", NULL, 0, 0);
-    if (k == K_ROOT) {
-        int rc = fs_tables_refresh(fs, 0);
-        if (rc)
+    if (w.kind == K_ROOT) {
+        if ((rc = fs_tables_refresh(fs, 0)))
             return rc;
         pthread_mutex_lock(&fs->lock);
         size_t n = fs->ntables;
         char **names = calloc(n ? n : 1, sizeof *names);
         for (size_t i = 0; names && i < n; i++)
-            names[i] = strdup(fs->tables[i]->name);
+            names[i] = fs->tables[i]->hidden ? NULL : strdup(fs->tables[i]->name);
         pthread_mutex_unlock(&fs->lock);
         if (!names)
             return -ENOMEM;
@@ -180,64 +238,138 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
         free(names);
         return 0;
     }
-    int rc = fs_table_describe(t);
-    if (rc)
-        return rc;
-    prefetch(t);
-    filler(buf, FS_SCHEMA_NAME, NULL, 0, 0);
-    if (t->ttl)
-        filler(buf, FS_TTL_NAME, NULL, 0, 0);
-    for (unsigned i = 0; i < t->nseg; i++) {
-        char name[96];
-        fs_segment_name(t, i, name, sizeof name);
-        if (filler(buf, name, NULL, 0, 0))
-            break;
+    struct lister l = {buf, filler, w.t, 0};
+    if (!is_pending(w.t) && !fs_table_restoring(w.t)) {
+        if ((rc = fs_table_describe(w.t)))
+            return rc;
+        l.listed = 1;
+        prefetch(w.t);
+        filler(buf, FS_SCHEMA_NAME, NULL, 0, 0);
+        if (w.t->ttl)
+            filler(buf, FS_TTL_NAME, NULL, 0, 0);
+        for (unsigned i = 0; i < w.t->nseg; i++) {
+            char name[96];
+            fs_segment_name(w.t, i, name, sizeof name);
+            filler(buf, name, NULL, 0, 0);
+        }
     }
+    fs_written_list(w.t, list_written, &l);
     return 0;
 }
 
-static int read_only(const char *what, const char *path)
+/* ---- writing ---- */
+
+static int start_upload(struct fs_table *t, const char *file, mode_t mode,
+                        struct fuse_file_info *fi)
 {
-    log_warn("%s %s refused: writing is not supported yet (restore comes with a later version); "
-             "the mount is read-only",
-             what, path);
-    return -EROFS;
+    int rc = 0;
+    struct fs_upload *u = fs_upload_open(t, file, &rc);
+    if (!u)
+        return rc;
+    struct fuse_context *cx = fuse_get_context();
+    struct fs_written *wr = fs_written_open(t, file, mode, cx->uid, cx->gid);
+    struct handle *h = wr ? calloc(1, sizeof *h) : NULL;
+    if (!h) {
+        if (wr)
+            fs_written_close(t, wr);
+        fs_upload_release(u);
+        return -ENOMEM;
+    }
+    fs_upload_attach(u, wr);
+    h->kind = H_UPLOAD;
+    h->t = t;
+    h->u = u;
+    fi->fh = (uint64_t)(uintptr_t)h;
+    fi->direct_io = 1; /* nothing to cache: the bytes go to the table */
+    return 0;
+}
+
+static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+    struct fs *fs = get_fs();
+    struct where w;
+    int rc = resolve(fs, path, &w);
+    if (rc == -ENOENT && strchr(path + 1, '/') == NULL) {
+        log_error("creating %s refused: only table directories are at the top of the mount", path);
+        return -EPERM;
+    }
+    if (rc)
+        return rc;
+    if (w.kind != K_FILE)
+        return -EEXIST;
+    return start_upload(w.t, w.file, mode, fi);
+}
+
+static int open_doc(struct fs_table *t, const char *file, struct fuse_file_info *fi)
+{
+    struct handle *h = calloc(1, sizeof *h);
+    if (!h)
+        return -ENOMEM;
+    h->kind = H_DOC;
+    h->t = t;
+    int ttl = strcmp(file, FS_TTL_NAME) == 0;
+    h->doc = ttl ? t->ttl : t->schema;
+    h->doc_len = ttl ? t->ttl_len : t->schema_len;
+    fi->fh = (uint64_t)(uintptr_t)h;
+    return 0;
 }
 
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
     struct fs *fs = get_fs();
-    if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
-        return read_only("opening for writing", path);
-    struct fs_table *t = NULL;
-    unsigned seg = 0;
-    int k = resolve(fs, path, &t, &seg);
-    if (k < 0)
-        return k;
-    if (k == K_ROOT || k == K_TABLE)
+    struct where w;
+    int rc = resolve(fs, path, &w);
+    if (rc)
+        return rc;
+    if (w.kind != K_FILE)
         return -EISDIR;
+    if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+        struct stat st;
+        mode_t mode = fs_written_stat(w.t, w.file, &st) == 0 ? st.st_mode : 0644;
+        return start_upload(w.t, w.file, mode, fi);
+    }
+    struct stat st;
+    if (fs_written_stat(w.t, w.file, &st) == 0) {
+        /* Allowed (rsync opens its temp file to fchmod it); reading it fails (op_read). */
+        struct handle *h = calloc(1, sizeof *h);
+        if (!h)
+            return -ENOMEM;
+        h->kind = H_WRITTEN;
+        h->t = w.t;
+        fi->fh = (uint64_t)(uintptr_t)h;
+        fi->direct_io = 1;
+        return 0;
+    }
+    if (is_pending(w.t) || fs_table_restoring(w.t))
+        return -ENOENT;
+    if ((rc = fs_table_describe(w.t)))
+        return rc;
+    unsigned seg = 0;
+    switch (file_kind(w.t, w.file, &seg)) {
+    case F_SCHEMA:
+    case F_TTL:
+        return open_doc(w.t, w.file, fi);
+    case F_SEGMENT:
+        break;
+    default:
+        return -ENOENT;
+    }
     struct handle *h = calloc(1, sizeof *h);
     if (!h)
         return -ENOMEM;
-    h->kind = (enum kind)k;
-    h->t = t;
-    h->seg = seg;
-    if (k == K_SEGMENT) {
-        int rc = 0;
-        prefetch(t);
-        h->e = fs_segment_acquire(t, seg, &rc);
-        if (!h->e) {
-            free(h);
-            return rc;
-        }
+    h->kind = H_SEGMENT;
+    h->t = w.t;
+    prefetch(w.t);
+    h->e = fs_segment_acquire(w.t, seg, &rc);
+    if (h->e) {
         uint64_t size;
         time_t mtime;
-        rc = fs_segment_wait(t, seg, h->e, &size, &mtime);
-        if (rc) {
-            cache_entry_release(h->e);
-            free(h);
-            return rc;
-        }
+        rc = fs_segment_wait(w.t, seg, h->e, &size, &mtime);
+    }
+    if (rc) {
+        cache_entry_release(h->e);
+        free(h);
+        return rc;
     }
     fi->fh = (uint64_t)(uintptr_t)h;
     fi->keep_cache = 0;
@@ -246,33 +378,200 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 
 static int op_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
-    struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-    if (h->kind == K_SCHEMA || h->kind == K_TTL) {
-        const char *doc = h->kind == K_TTL ? h->t->ttl : h->t->schema;
-        size_t len = h->kind == K_TTL ? h->t->ttl_len : h->t->schema_len;
-        if ((size_t)off >= len)
+    struct handle *h = handle_of(fi);
+    if (h->kind == H_UPLOAD)
+        return -EBADF;
+    if (h->kind == H_WRITTEN) {
+        log_error("reading %s: the bytes of a file written into a table are not kept (its items "
+                  "are in the table); read the table's segment files instead",
+                  path);
+        return -EIO;
+    }
+    if (h->kind == H_DOC) {
+        if ((size_t)off >= h->doc_len)
             return 0;
-        size_t n = len - (size_t)off < size ? len - (size_t)off : size;
-        memcpy(buf, doc + off, n);
+        size_t n = h->doc_len - (size_t)off < size ? h->doc_len - (size_t)off : size;
+        memcpy(buf, h->doc + off, n);
         return (int)n;
     }
     ssize_t n = cache_entry_read(h->e, buf, size, (uint64_t)off);
     if (n < 0) {
-        int e = errno;
-        log_error("reading %s at %lld: %s", path, (long long)off, strerror_r(e, (char[128]){0}, 128));
+        char eb[128];
+        log_error("reading %s at byte %lld: %s", path, (long long)off,
+                  strerror_r(errno, eb, sizeof eb));
         return -EIO;
     }
     return (int)n;
 }
 
+static int op_write(const char *path, const char *b, size_t n, off_t off,
+                    struct fuse_file_info *fi)
+{
+    struct handle *h = handle_of(fi);
+    if (!h || h->kind != H_UPLOAD)
+        return -EBADF;
+    return fs_upload_write(h->u, b, n, off);
+}
+
+static int op_flush(const char *path, struct fuse_file_info *fi)
+{
+    struct handle *h = handle_of(fi);
+    return h && h->kind == H_UPLOAD ? fs_upload_flush(h->u) : 0;
+}
+
+static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+    return op_flush(path, fi);
+}
+
 static int op_release(const char *path, struct fuse_file_info *fi)
 {
-    struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-    if (h) {
+    struct handle *h = handle_of(fi);
+    if (!h)
+        return 0;
+    if (h->kind == H_SEGMENT)
         cache_entry_release(h->e);
-        free(h);
-    }
+    if (h->kind == H_UPLOAD)
+        fs_upload_release(h->u);
+    free(h);
     return 0;
+}
+
+static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+    struct handle *h = handle_of(fi);
+    if (h && h->kind == H_UPLOAD)
+        return fs_upload_truncate(h->u, size);
+    struct fs *fs = get_fs();
+    struct where w;
+    int rc = resolve(fs, path, &w);
+    if (rc)
+        return rc;
+    if (w.kind != K_FILE)
+        return -EISDIR;
+    /* open(O_TRUNC) of a name the table shows (cp over a backup's file): nothing is deleted;
+     * the file's new contents are written into the table. */
+    if (size == 0)
+        return 0;
+    struct stat st;
+    if (fs_written_stat(w.t, w.file, &st) == 0 && st.st_size == size)
+        return 0;
+    log_error("truncate %s to %lld bytes refused: items are never deleted", path, (long long)size);
+    return -EPERM;
+}
+
+static int op_unlink(const char *path)
+{
+    struct fs *fs = get_fs();
+    struct where w;
+    int rc = resolve(fs, path, &w);
+    if (rc)
+        return rc;
+    if (w.kind != K_FILE)
+        return -EISDIR;
+    if (fs_written_unlink(w.t, w.file) == 0)
+        return 0; /* a file written earlier: its items stay in the table */
+    log_error("rm %s refused: ddbfs never deletes items (and this file is the table's data)",
+              path);
+    return -EPERM;
+}
+
+static int op_rename(const char *from, const char *to, unsigned int flags)
+{
+    struct fs *fs = get_fs();
+    struct where a, b;
+    int rc = resolve(fs, from, &a);
+    if (rc)
+        return rc;
+    if ((rc = resolve(fs, to, &b)) && rc != -ENOENT)
+        return rc;
+    if (flags & RENAME_EXCHANGE)
+        return -EINVAL;
+    if (a.kind != K_FILE || rc || b.kind != K_FILE || a.t != b.t) {
+        log_error("rename %s to %s refused: only files just written can be renamed, within "
+                  "their table directory",
+                  from, to);
+        return a.kind == K_FILE && !rc && b.kind == K_FILE ? -EXDEV : -EPERM;
+    }
+    if (fs_written_rename(a.t, a.file, b.file) == 0)
+        return 0;
+    log_error("rename %s refused: only files just written can be renamed", from);
+    return -EPERM;
+}
+
+static int op_mkdir(const char *path, mode_t m)
+{
+    struct fs *fs = get_fs();
+    const char *name = path + 1;
+    if (strchr(name, '/')) {
+        log_error("mkdir %s refused: table directories hold files only", path);
+        return -EPERM;
+    }
+    return fs_table_add_pending(fs, name);
+}
+
+static int op_rmdir(const char *path)
+{
+    struct fs *fs = get_fs();
+    const char *name = path + 1;
+    if (strchr(name, '/'))
+        return -ENOENT;
+    if (!fs_table_find(fs, name))
+        return -ENOENT;
+    return fs_table_remove_pending(fs, name);
+}
+
+/* Metadata changes: kept for files just written, accepted (not stored) elsewhere, so that
+ * rsync -a and tar -x can set what they set and exit 0. */
+static int op_chmod(const char *path, mode_t m, struct fuse_file_info *fi)
+{
+    struct where w;
+    int rc = resolve(get_fs(), path, &w);
+    if (rc)
+        return rc;
+    if (w.kind == K_FILE)
+        fs_written_chmod(w.t, w.file, m);
+    return 0;
+}
+
+static int op_chown(const char *path, uid_t u, gid_t g, struct fuse_file_info *fi)
+{
+    struct where w;
+    int rc = resolve(get_fs(), path, &w);
+    if (rc)
+        return rc;
+    if (w.kind == K_FILE)
+        fs_written_chown(w.t, w.file, u, g);
+    return 0;
+}
+
+static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
+{
+    struct where w;
+    int rc = resolve(get_fs(), path, &w);
+    if (rc)
+        return rc;
+    if (w.kind == K_FILE)
+        fs_written_utimens(w.t, w.file, tv);
+    return 0;
+}
+
+static int refuse(const char *what, const char *path)
+{
+    log_error("%s %s refused: a table directory holds regular files only", what, path);
+    return -EPERM;
+}
+static int op_symlink(const char *to, const char *path)
+{
+    return refuse("symlink", path);
+}
+static int op_link(const char *from, const char *to)
+{
+    return refuse("link", to);
+}
+static int op_mknod(const char *path, mode_t m, dev_t d)
+{
+    return refuse("mknod", path);
 }
 
 static int op_statfs(const char *path, struct statvfs *sv)
@@ -284,62 +583,9 @@ static int op_statfs(const char *path, struct statvfs *sv)
     sv->f_bsize = sv->f_frsize = 4096;
     sv->f_blocks = cs.max_bytes / 4096;
     sv->f_bfree = sv->f_bavail = cs.max_bytes > cs.bytes ? (cs.max_bytes - cs.bytes) / 4096 : 0;
+    sv->f_files = sv->f_ffree = 1000000;
     sv->f_namemax = 255;
     return 0;
-}
-
-/* Writes are refused until restore lands. */
-static int op_create(const char *path, mode_t m, struct fuse_file_info *fi)
-{
-    return read_only("creating", path);
-}
-static int op_mkdir(const char *path, mode_t m)
-{
-    return read_only("mkdir", path);
-}
-static int op_unlink(const char *path)
-{
-    return read_only("unlink", path);
-}
-static int op_rmdir(const char *path)
-{
-    return read_only("rmdir", path);
-}
-static int op_rename(const char *from, const char *to, unsigned int flags)
-{
-    return read_only("rename", from);
-}
-static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
-{
-    return read_only("truncate", path);
-}
-static int op_write(const char *path, const char *b, size_t n, off_t off, struct fuse_file_info *fi)
-{
-    return read_only("write", path);
-}
-static int op_chmod(const char *path, mode_t m, struct fuse_file_info *fi)
-{
-    return read_only("chmod", path);
-}
-static int op_chown(const char *path, uid_t u, gid_t g, struct fuse_file_info *fi)
-{
-    return read_only("chown", path);
-}
-static int op_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
-{
-    return read_only("setting times of", path);
-}
-static int op_symlink(const char *to, const char *path)
-{
-    return read_only("symlink", path);
-}
-static int op_link(const char *from, const char *to)
-{
-    return read_only("link", to);
-}
-static int op_mknod(const char *path, mode_t m, dev_t d)
-{
-    return read_only("mknod", path);
 }
 
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
@@ -350,6 +596,9 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->entry_timeout = 1.0;
     cfg->attr_timeout = 1.0;
     cfg->negative_timeout = 0;
+    /* open(O_TRUNC) arrives as one call, not a truncate before the open. */
+    if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+        conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
     fs_start_io(fs);
     return fs;
 }
@@ -365,20 +614,22 @@ const struct fuse_operations fs_ops = {
     .getattr = op_getattr,
     .readdir = op_readdir,
     .open = op_open,
-    .read = op_read,
-    .release = op_release,
-    .statfs = op_statfs,
     .create = op_create,
-    .mkdir = op_mkdir,
-    .unlink = op_unlink,
-    .rmdir = op_rmdir,
-    .rename = op_rename,
-    .truncate = op_truncate,
+    .read = op_read,
     .write = op_write,
+    .flush = op_flush,
+    .fsync = op_fsync,
+    .release = op_release,
+    .truncate = op_truncate,
+    .unlink = op_unlink,
+    .rename = op_rename,
+    .mkdir = op_mkdir,
+    .rmdir = op_rmdir,
     .chmod = op_chmod,
     .chown = op_chown,
     .utimens = op_utimens,
     .symlink = op_symlink,
     .link = op_link,
     .mknod = op_mknod,
+    .statfs = op_statfs,
 };

@@ -21,6 +21,8 @@ static const struct fuse_opt spec[] = {
     OPT("segments=%s", segments_s),
     OPT("read_percent=%s", read_percent_s),
     OPT("read_capacity=%s", read_capacity_s),
+    OPT("write_percent=%s", write_percent_s),
+    OPT("write_capacity=%s", write_capacity_s),
     OPT("cache_dir=%s", cache_dir),
     OPT("cache_size=%s", cache_size_s),
     OPT("cache_ttl=%s", cache_ttl_s),
@@ -152,6 +154,19 @@ int fs_opts_check(struct fs_opts *o)
         (parse_double(o->read_capacity_s, &o->read_capacity) || o->read_capacity <= 0))
         BAD("bad value for option read_capacity=%s: expected read capacity units per second above 0",
             o->read_capacity_s);
+    o->write_percent = FS_DEFAULT_WRITE_PERCENT;
+    if (o->write_percent_s &&
+        (parse_double(o->write_percent_s, &o->write_percent) || o->write_percent <= 0 ||
+         o->write_percent > 1.5))
+        BAD("bad value for option write_percent=%s: expected a share of the table's write capacity "
+            "above 0 and at most 1.5 (default %.1f)",
+            o->write_percent_s, FS_DEFAULT_WRITE_PERCENT);
+    o->write_capacity = 0;
+    if (o->write_capacity_s &&
+        (parse_double(o->write_capacity_s, &o->write_capacity) || o->write_capacity <= 0))
+        BAD("bad value for option write_capacity=%s: expected write capacity units per second "
+            "above 0",
+            o->write_capacity_s);
     if (fs_parse_size(o->cache_size_s ? o->cache_size_s : FS_DEFAULT_CACHE_SIZE, &o->cache_size) ||
         o->cache_size < (1u << 20))
         BAD("bad value for option cache_size=%s: expected a size of at least 1M such as 512M or 8G",
@@ -209,7 +224,7 @@ int fs_opts_table_wanted(const struct fs_opts *o, const char *name)
 void fs_opts_cleanup(struct fs_opts *o)
 {
     char **strs[] = {&o->source, &o->region, &o->profile, &o->endpoint, &o->tables,
-                     &o->segments_s, &o->read_percent_s, &o->read_capacity_s, &o->cache_dir,
+                     &o->segments_s, &o->read_percent_s, &o->read_capacity_s, &o->write_percent_s, &o->write_capacity_s, &o->cache_dir,
                      &o->cache_size_s, &o->cache_ttl_s, &o->format_s, &o->ca_file};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free(*strs[i]);
@@ -237,6 +252,9 @@ void fs_opts_usage(const char *prog)
            "                           on-demand tables: of their maximum, else of %.0f RCU\n"
            "    -o read_capacity=RCU   absolute read budget per table in RCU/s (overrides\n"
            "                           read_percent)\n"
+           "    -o write_percent=F     share of a table's write capacity to use when files are\n"
+           "                           written into it (default %.1f); on-demand: as for reads\n"
+           "    -o write_capacity=WCU  absolute write budget per table in WCU/s\n"
            "    -o consistent_read     strongly consistent scans (twice the capacity)\n"
            "    -o format=json|json.gz segment format (default json; json.gz as native exports)\n"
            "    -o cache_dir=DIR       where snapshots are kept, one per mount (default:\n"
@@ -250,6 +268,7 @@ void fs_opts_usage(const char *prog)
            "    -o ca_file=FILE        CA certificates for TLS (default: the system's)\n"
            "    -o log_throttle        log every Scan page's consumed capacity (benchmarks)\n"
            "\n",
-           prog, FS_DEFAULT_READ_PERCENT, FS_ON_DEMAND_READ_DEFAULT, FS_DEFAULT_CACHE_SIZE,
+           prog, FS_DEFAULT_READ_PERCENT, FS_ON_DEMAND_READ_DEFAULT, FS_DEFAULT_WRITE_PERCENT,
+           FS_DEFAULT_CACHE_SIZE,
            FS_DEFAULT_CACHE_TTL);
 }

@@ -9,6 +9,8 @@
 #define FS_DEFAULT_CACHE_SIZE "4G"
 #define FS_DEFAULT_CACHE_TTL 3600
 #define FS_ON_DEMAND_READ_DEFAULT 40000.0 /* RCU/s assumed for on-demand tables, as EMR does */
+#define FS_DEFAULT_WRITE_PERCENT 0.5
+#define FS_ON_DEMAND_WRITE_DEFAULT 40000.0 /* WCU/s assumed for on-demand tables */
 
 enum fs_format { FS_FORMAT_JSON = 0, FS_FORMAT_JSON_GZ };
 
@@ -22,6 +24,8 @@ struct fs_opts {
     char *segments_s; /* "auto" or N */
     char *read_percent_s;
     char *read_capacity_s;
+    char *write_percent_s;
+    char *write_capacity_s;
     char *cache_dir;
     char *cache_size_s;
     char *cache_ttl_s;
@@ -37,6 +41,8 @@ struct fs_opts {
     unsigned segments; /* 0: auto */
     double read_percent;
     double read_capacity; /* 0: not set */
+    double write_percent;
+    double write_capacity; /* 0: not set */
     uint64_t cache_size;
     double cache_ttl;
     enum fs_format format;

@@ -57,8 +57,11 @@ static void table_free(struct fs_table *t)
     for (unsigned i = 0; i < t->nseg; i++)
         buf_cleanup(&t->segs[i].out);
     free(t->segs);
-    if (t->described)
+    if (t->described) {
         ddb_throttle_cleanup(&t->read_bucket);
+        ddb_throttle_cleanup(&t->write_bucket);
+    }
+    fs_written_free_all(t);
     ddb_table_info_cleanup(&t->info);
     free(t->schema);
     free(t->ttl);
@@ -81,7 +84,7 @@ struct fs_table *fs_table_find(struct fs *fs, const char *name)
     struct fs_table *found = NULL;
     pthread_mutex_lock(&fs->lock);
     for (size_t i = 0; i < fs->ntables && !found; i++)
-        if (strcmp(fs->tables[i]->name, name) == 0)
+        if (!fs->tables[i]->hidden && strcmp(fs->tables[i]->name, name) == 0)
             found = fs->tables[i];
     pthread_mutex_unlock(&fs->lock);
     return found;
@@ -111,8 +114,14 @@ int fs_tables_refresh(struct fs *fs, int force)
         if (!fs_opts_table_wanted(&fs->opts, names[i]))
             continue;
         int have = 0;
-        for (size_t k = 0; k < fs->ntables && !have; k++)
-            have = strcmp(fs->tables[k]->name, names[i]) == 0;
+        for (size_t k = 0; k < fs->ntables && !have; k++) {
+            struct fs_table *t = fs->tables[k];
+            if (strcmp(t->name, names[i]) != 0)
+                continue;
+            if (t->hidden && !t->pending) /* hidden pending dirs stay hidden */
+                continue;
+            have = 1;
+        }
         if (have)
             continue;
         struct fs_table *t = table_new(fs, names[i]);
@@ -143,10 +152,12 @@ int fs_table_describe(struct fs_table *t)
 {
     struct fs *fs = t->fs;
     pthread_mutex_lock(&t->lock);
-    int done = t->described;
+    int done = t->described, pending = t->pending;
     pthread_mutex_unlock(&t->lock);
     if (done)
         return 0;
+    if (pending)
+        return -ENOENT;
 
     char ctx[600];
     snprintf(ctx, sizeof ctx, "table %s", t->name);
@@ -217,14 +228,18 @@ int fs_table_describe(struct fs_table *t)
     p = fmax(2, fmin(p, FS_MAX_PARALLEL_SCANS));
     t->parallel = (int)fmin(p, (double)t->nseg);
     ddb_throttle_init(&t->read_bucket, t->read_budget, 0, ddb_client_now(fs->client));
+    t->write_budget = fs_write_budget(&fs->opts, &t->info);
+    ddb_throttle_init(&t->write_bucket, t->write_budget, 0, ddb_client_now(fs->client));
     if (t->info.size_bytes > 0 && t->info.item_count > 0)
         ddb_throttle_observe_item_size(&t->read_bucket,
                                        (double)t->info.size_bytes / (double)t->info.item_count);
     t->described_at = ddb_client_now(fs->client);
     t->described = 1;
-    log_info("table %s: %s, read budget %.1f RCU/s, %u segment%s, %d scan%s at once", t->name,
-             t->info.on_demand ? "on-demand" : "provisioned", t->read_budget, t->nseg,
-             t->nseg == 1 ? "" : "s", t->parallel, t->parallel == 1 ? "" : "s");
+    log_info("table %s: %s, read budget %.1f RCU/s, write budget %.1f WCU/s, %u segment%s, %d "
+             "scan%s at once",
+             t->name, t->info.on_demand ? "on-demand" : "provisioned", t->read_budget,
+             t->write_budget, t->nseg, t->nseg == 1 ? "" : "s", t->parallel,
+             t->parallel == 1 ? "" : "s");
     pthread_mutex_unlock(&t->lock);
 out:
     free(schema_text);
@@ -235,4 +250,145 @@ out:
     json_decref(ttl);
     json_decref(desc);
     return rc;
+}
+
+/* DynamoDB's rule for table names. */
+static int valid_table_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 3 || n > 255)
+        return 0;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-' || *p == '.'))
+            return 0;
+    return 1;
+}
+
+int fs_table_add_pending(struct fs *fs, const char *name)
+{
+    if (!valid_table_name(name)) {
+        log_error("mkdir %s: not a valid DynamoDB table name (3 to 255 of a-z A-Z 0-9 _ - .)",
+                  name);
+        return -EINVAL;
+    }
+    fs_tables_refresh(fs, 1);
+    if (fs_table_find(fs, name))
+        return -EEXIST;
+    struct fs_table *t = table_new(fs, name);
+    if (!t)
+        return -ENOMEM;
+    t->pending = 1;
+    t->created = time(NULL);
+    pthread_mutex_lock(&fs->lock);
+    struct fs_table **v = realloc(fs->tables, (fs->ntables + 1) * sizeof *v);
+    if (!v) {
+        pthread_mutex_unlock(&fs->lock);
+        table_free(t);
+        return -ENOMEM;
+    }
+    fs->tables = v;
+    fs->tables[fs->ntables++] = t;
+    pthread_mutex_unlock(&fs->lock);
+    log_info("%s: a new table directory; write its _schema.json to create the table", name);
+    return 0;
+}
+
+int fs_table_remove_pending(struct fs *fs, const char *name)
+{
+    pthread_mutex_lock(&fs->lock);
+    int rc = -EPERM;
+    for (size_t i = 0; i < fs->ntables; i++) {
+        struct fs_table *t = fs->tables[i];
+        if (t->hidden || strcmp(t->name, name) != 0)
+            continue;
+        pthread_mutex_lock(&t->lock);
+        int pending = t->pending, busy = t->written != NULL;
+        pthread_mutex_unlock(&t->lock);
+        if (pending && busy)
+            rc = -ENOTEMPTY;
+        if (pending && !busy) {
+            /* Hidden, not freed: a FUSE thread may still hold the pointer. */
+            t->hidden = 1;
+            rc = 0;
+        }
+        break;
+    }
+    pthread_mutex_unlock(&fs->lock);
+    if (rc == -EPERM)
+        log_error("rmdir %s refused: ddbfs never deletes DynamoDB tables", name);
+    return rc;
+}
+
+int fs_table_create(struct fs_table *t, json_t *doc, const char *file)
+{
+    struct fs *fs = t->fs;
+    struct ddb_error err;
+    ddb_error_clear(&err);
+    char ctx[600];
+    snprintf(ctx, sizeof ctx, "creating table %s from %s", t->name, file);
+    json_object_set_new(doc, "TableName", json_string(t->name));
+    if (ddb_create_table(fs->client, doc, &err) != 0 && err.code != DDB_EINUSE)
+        return fs_errno_from_ddb(&err, ctx);
+    log_info("%s: CreateTable sent, waiting until the table is ACTIVE", t->name);
+    if (ddb_wait_active(fs->client, t->name, FS_CREATE_WAIT_MS, &err) != 0)
+        return fs_errno_from_ddb(&err, ctx);
+    pthread_mutex_lock(&t->lock);
+    t->pending = 0;
+    t->created_here = 1;
+    pthread_mutex_unlock(&t->lock);
+    int rc = fs_table_describe(t);
+    if (rc == 0)
+        log_info("%s: table created from %s", t->name, file);
+    return rc;
+}
+
+int fs_table_check_schema(struct fs_table *t, const json_t *doc, const char *file)
+{
+    int rc = fs_table_describe(t);
+    if (rc)
+        return rc;
+    json_t *mine = json_loadb(t->schema, t->schema_len, 0, NULL);
+    char msg[DDB_ERRMSG_MAX] = "";
+    int same = mine && fs_schema_keys_match(doc, mine, msg, sizeof msg);
+    json_decref(mine);
+    if (same)
+        return 0;
+    log_error("%s: its key schema does not match table %s (%s); the table was not changed, and "
+              "its data would not fit: restore into a new directory instead",
+              file, t->name, msg);
+    return -EIO;
+}
+
+void fs_table_invalidate(struct fs_table *t)
+{
+    char prefix[300];
+    snprintf(prefix, sizeof prefix, "%s/", t->name);
+    cache_store_invalidate(t->fs->cache, prefix);
+    pthread_mutex_lock(&t->lock);
+    t->prefetched_at = 0;
+    pthread_mutex_unlock(&t->lock);
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int fs_table_restoring(struct fs_table *t)
+{
+    pthread_mutex_lock(&t->lock);
+    int r = t->created_here && (t->uploads > 0 || mono_now() - t->last_upload < FS_WRITTEN_TTL_S);
+    pthread_mutex_unlock(&t->lock);
+    return r;
+}
+
+void fs_table_upload_count(struct fs_table *t, int delta)
+{
+    pthread_mutex_lock(&t->lock);
+    t->uploads += delta;
+    t->last_upload = mono_now();
+    pthread_mutex_unlock(&t->lock);
 }
