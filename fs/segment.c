@@ -80,6 +80,16 @@ static void gz_end(struct fs_segment *s)
 
 static void kick(struct fs_table *t);
 
+/* The scan filling s. start_fill holds the table's lock from ddb_scan_start until it has stored
+ * the pointer, and a fast scan can call back before that: taking the lock waits for it. */
+static struct ddb_scan *scan_of(struct fs_segment *s)
+{
+    pthread_mutex_lock(&s->t->lock);
+    struct ddb_scan *scan = s->scan;
+    pthread_mutex_unlock(&s->t->lock);
+    return scan;
+}
+
 static int on_page(json_t *items, void *ud)
 {
     struct fs_segment *s = ud;
@@ -100,7 +110,7 @@ static int on_page(json_t *items, void *ud)
     }
     if (t->fs->opts.log_throttle) {
         struct ddb_scan_stats st;
-        ddb_scan_get_stats(s->scan, &st);
+        ddb_scan_get_stats(scan_of(s), &st);
         log_info("throttle: table=%s segment=%u/%u items=%zu consumed=%.1f total=%.1f t=%.3f",
                  t->name, s->index, t->nseg, json_array_size(items), st.consumed,
                  t->read_bucket.consumed, ddb_client_now(t->fs->client));
@@ -113,8 +123,9 @@ static void on_done(const struct ddb_error *err, void *ud)
     struct fs_segment *s = ud;
     struct fs_table *t = s->t;
     char msg[DDB_ERRMSG_MAX] = "";
+    struct ddb_scan *scan = scan_of(s);
     struct ddb_scan_stats st;
-    ddb_scan_get_stats(s->scan, &st);
+    ddb_scan_get_stats(scan, &st);
     enum cache_err ce = (enum cache_err)s->failed;
     if (err->code == DDB_OK && !ce) {
         ce = store(s, NULL, 0, 1, msg, sizeof msg);
@@ -140,7 +151,7 @@ static void on_done(const struct ddb_error *err, void *ud)
     buf_cleanup(&s->out);
     buf_init(&s->out, DDB_RESPONSE_MAX);
     cache_entry_release(s->filling);
-    ddb_scan_free(s->scan);
+    ddb_scan_free(scan);
     pthread_mutex_lock(&t->lock);
     s->filling = NULL;
     s->scan = NULL;
@@ -181,8 +192,9 @@ static void start_fill(struct fs_table *t, unsigned i, struct cache_entry *e)
     ddb_error_clear(&err);
     if (!s->failed)
         s->scan = ddb_scan_start(fs->client, &so, on_page, on_done, s, &err);
+    int started = s->scan != NULL; /* once unlocked, on_done may run and clear s->scan */
     pthread_mutex_unlock(&t->lock);
-    if (s->scan)
+    if (started)
         return;
     /* It never started: fail the snapshot so that waiters get the reason. */
     if (s->failed)
