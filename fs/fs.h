@@ -33,7 +33,7 @@ struct fs_table;
 struct fs_upload;
 
 #define FS_WRITTEN_MAX 100000 /* just-written files remembered per table (oldest forgotten first) */
-#define FS_WRITTEN_TTL_S 60.0 /* a just-written file is visible this long after its last change */
+#define FS_WRITTEN_TTL_S 10.0 /* a just-written file is visible this long after its last change */
 
 /* A file written into a table directory: its items went to the table, its metadata stays visible
  * (size and times as written) so that rsync and tar can finish with it. */
