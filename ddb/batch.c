@@ -27,7 +27,7 @@ struct pending {
     double wcu;       /* estimated write units */
     char *key;        /* canonical key string */
     size_t key_len;
-    int solo;         /* send alone (isolating a request that failed as a whole) */
+    int solo; /* send alone (isolating a request that failed as a whole) */
 };
 
 struct request {
@@ -56,11 +56,12 @@ struct ddb_writer {
     long outstanding;            /* items put and not yet resolved */
     int pump_scheduled;
     int in_flight;
+    int busy;               /* pump, on_answer or a reject callback running: free waits for 0 */
     json_t *keys_in_flight; /* a set: key string -> true */
     struct request *held;   /* formed, waiting for the bucket */
     double not_before;      /* backoff after UnprocessedItems */
     int unprocessed_streak;
-    int fatal;              /* the table is gone or the client shut down: refuse puts */
+    int fatal; /* the table is gone or the client shut down: refuse puts */
     struct ddb_error first_err;
     int has_err;
     struct ddb_writer_stats stats;
@@ -126,23 +127,27 @@ static void push_front_all(struct ddb_writer *w, struct pending **items, size_t 
  * lock dropped. */
 static void resolve(struct ddb_writer *w, struct pending *p, const struct ddb_error *err)
 {
-    w->pending_bytes -= p->mem;
-    w->outstanding--;
     if (err) {
         w->stats.items_rejected++;
         if (!w->has_err) {
             w->first_err = *err;
             w->has_err = 1;
         }
+        /* The item counts as outstanding until its callback has returned, so that flush (and
+         * free) never return while a callback still runs. */
+        w->busy++;
         pthread_mutex_unlock(&w->lock);
         if (w->reject_user)
             w->reject_user(p->tag, p->user, err, w->ud);
         else if (w->reject)
             w->reject(p->tag, err, w->ud);
         pthread_mutex_lock(&w->lock);
+        w->busy--;
     } else {
         w->stats.items_stored++;
     }
+    w->pending_bytes -= p->mem;
+    w->outstanding--;
     pending_free(w, p);
     pthread_cond_broadcast(&w->cond);
 }
@@ -225,7 +230,8 @@ static void send_request(struct ddb_writer *w, struct request *r)
     json_t *puts = json_array();
     for (size_t i = 0; i < r->n; i++) {
         json_object_setn(w->keys_in_flight, r->items[i]->key, r->items[i]->key_len, json_true());
-        json_array_append_new(puts, json_pack("{s:{s:O}}", "PutRequest", "Item", r->items[i]->item));
+        json_array_append_new(puts,
+                              json_pack("{s:{s:O}}", "PutRequest", "Item", r->items[i]->item));
     }
     json_t *req = json_pack("{s:{s:o}, s:s}", "RequestItems", w->table, puts,
                             "ReturnConsumedCapacity", "TOTAL");
@@ -255,6 +261,7 @@ static void pump(void *ud)
 {
     struct ddb_writer *w = ud;
     pthread_mutex_lock(&w->lock);
+    w->busy++;
     w->pump_scheduled = 0;
     double now = ddb_client_now(w->c);
     if (now < w->not_before) {
@@ -279,6 +286,7 @@ static void pump(void *ud)
         now = ddb_client_now(w->c);
     }
 out:
+    w->busy--;
     pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
 }
@@ -288,6 +296,7 @@ static void on_answer(json_t *resp, const struct ddb_error *err, void *ud)
     struct request *r = ud;
     struct ddb_writer *w = r->w;
     pthread_mutex_lock(&w->lock);
+    w->busy++;
     w->in_flight--;
     for (size_t i = 0; i < r->n; i++)
         json_object_deln(w->keys_in_flight, r->items[i]->key, r->items[i]->key_len);
@@ -318,6 +327,8 @@ static void on_answer(json_t *resp, const struct ddb_error *err, void *ud)
         }
         request_free(r);
         schedule_pump(w, 0);
+        w->busy--;
+        pthread_cond_broadcast(&w->cond);
         pthread_mutex_unlock(&w->lock);
         return;
     }
@@ -326,8 +337,8 @@ static void on_answer(json_t *resp, const struct ddb_error *err, void *ud)
     double consumed = 0;
     size_t i;
     json_t *cc;
-    json_array_foreach(json_object_get(resp, "ConsumedCapacity"), i, cc)
-        consumed += json_number_value(json_object_get(cc, "CapacityUnits"));
+    json_array_foreach(json_object_get(resp, "ConsumedCapacity"), i, cc) consumed +=
+        json_number_value(json_object_get(cc, "CapacityUnits"));
     if (!json_is_array(json_object_get(resp, "ConsumedCapacity")))
         consumed = r->estimate;
     w->stats.consumed += consumed;
@@ -349,10 +360,12 @@ static void on_answer(json_t *resp, const struct ddb_error *err, void *ud)
     }
     buf_cleanup(&kb);
     size_t n_back = 0;
-    struct pending **retry = calloc(r->n ? r->n : 1, sizeof *retry);
+    /* r->items is reused for the items to retry: an item is counted stored only when it did not
+     * come back. */
+    struct pending **retry = r->items;
     for (size_t k = 0; k < r->n; k++) {
         struct pending *p = r->items[k];
-        if (retry && json_object_getn(back, p->key, p->key_len))
+        if (json_object_getn(back, p->key, p->key_len))
             retry[n_back++] = p;
         else
             resolve(w, p, NULL);
@@ -362,9 +375,12 @@ static void on_answer(json_t *resp, const struct ddb_error *err, void *ud)
     if (n_back) {
         w->stats.unprocessed += (long)n_back;
         push_front_all(w, retry, n_back);
-        struct ddb_backoff b;
-        ddb_backoff_init(&b);
-        long ms = ddb_backoff_delay_ms(&b, w->unprocessed_streak++, ddb_retry_random());
+        /* Back off while nothing gets through; after a request that made progress, start over
+         * from the smallest delay. */
+        if (n_back < r->n)
+            w->unprocessed_streak = 0;
+        long ms = ddb_backoff_delay_ms(ddb_client_backoff(w->c), w->unprocessed_streak++,
+                                       ddb_retry_random());
         double nb = ddb_client_now(w->c) + (double)ms / 1000.0;
         if (nb > w->not_before)
             w->not_before = nb;
@@ -372,9 +388,10 @@ static void on_answer(json_t *resp, const struct ddb_error *err, void *ud)
     } else {
         w->unprocessed_streak = 0;
     }
-    free(retry);
     request_free(r);
     schedule_pump(w, 0);
+    w->busy--;
+    pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -497,7 +514,7 @@ void ddb_writer_free(struct ddb_writer *w)
     ddb_writer_flush(w, NULL);
     /* The last answer may still be inside on_answer/pump after resolving; wait for quiet. */
     pthread_mutex_lock(&w->lock);
-    while (w->in_flight > 0 || w->pump_scheduled)
+    while (w->in_flight > 0 || w->pump_scheduled || w->busy > 0)
         pthread_cond_wait(&w->cond, &w->lock);
     pthread_mutex_unlock(&w->lock);
     request_free(w->held);

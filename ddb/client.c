@@ -140,6 +140,11 @@ double ddb_client_now(struct ddb_client *c)
     return c->monoclock();
 }
 
+const struct ddb_backoff *ddb_client_backoff(struct ddb_client *c)
+{
+    return &c->backoff;
+}
+
 int ddb_client_timer(struct ddb_client *c, long delay_ms, ddb_timer_fn *fn, void *ud)
 {
     return c->tr.timer(c->tr.impl, delay_ms, fn, ud);

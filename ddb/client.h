@@ -47,6 +47,8 @@ json_t *ddb_client_call_sync(struct ddb_client *c, const char *op, const json_t 
 int ddb_client_timer(struct ddb_client *c, long delay_ms, ddb_timer_fn *fn, void *ud);
 int ddb_client_on_io_thread(struct ddb_client *c);
 double ddb_client_now(struct ddb_client *c); /* monotonic seconds */
+/* The client's backoff settings (borrowed), for state machines that back off themselves. */
+const struct ddb_backoff *ddb_client_backoff(struct ddb_client *c);
 
 /* Totals since the client was made (for reports and tests). */
 struct ddb_client_stats {

@@ -535,7 +535,8 @@ int ddb_item_check(const json_t *item, const struct ddb_key_schema *key, char *e
 
 /* ---- key identity ---- */
 
-/* "<type>:<bytes>:<value>", the value as given (numbers are not normalised). */
+/* "<type>:<bytes>:<value>". Numbers in their canonical spelling, so that "1.50" and "1.5" (one key
+ * to DynamoDB, and a server may echo either) give one string. */
 static int key_part_append(const json_t *item, const char *name, struct buf *out)
 {
     const json_t *v = NULL;
@@ -543,6 +544,14 @@ static int key_part_append(const json_t *item, const char *name, struct buf *out
     if (!type || !json_is_string(v))
         return -1;
     size_t len = json_string_length(v);
+    struct number num;
+    if (strcmp(type, "N") == 0 && number_parse(json_string_value(v), len, &num) == 0) {
+        char canon[CANON_LEN];
+        size_t clen = number_canonical(&num, canon, sizeof canon);
+        if (buf_addf(out, "N:%zu:", clen) != BUF_OK || buf_add(out, canon, clen) != BUF_OK)
+            return -1;
+        return 0;
+    }
     if (buf_addf(out, "%s:%zu:", type, len) != BUF_OK)
         return -1;
     if (buf_add(out, json_string_value(v), len) != BUF_OK)
