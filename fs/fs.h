@@ -60,7 +60,9 @@ struct fs_segment {
     struct ddb_scan *scan;
     void *gz;                   /* z_stream when format=json.gz */
     struct buf out;             /* a page's lines before they go to the cache */
-    int failed;
+    int failed;                 /* a cache_err that stopped the scan */
+    char *fail_msg;             /* why (owned), for those who wait for the snapshot */
+    double consumed;            /* capacity reported by the pages so far (for log_throttle) */
 };
 
 struct fs_table {

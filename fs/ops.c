@@ -217,6 +217,10 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
         return rc;
     if (w.kind == K_FILE)
         return -ENOTDIR;
+    /* Describe first, so that a table deleted meanwhile is ENOENT, not an empty listing. */
+    if (w.kind == K_TABLE && !is_pending(w.t) && !fs_table_restoring(w.t) &&
+        (rc = fs_table_describe(w.t)))
+        return rc;
     filler(buf, ".", NULL, 0, 0);
     filler(buf, "..", NULL, 0, 0);
     if (w.kind == K_ROOT) {

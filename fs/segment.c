@@ -90,6 +90,18 @@ static struct ddb_scan *scan_of(struct fs_segment *s)
     return scan;
 }
 
+/* Records why the snapshot failed. Not logged here: whoever waits for the snapshot gets the
+ * message and logs it once, where the error becomes an errno (a failure nobody waits for, such as
+ * a scan stopped at unmount, is only a debug line). */
+static void set_failed(struct fs_segment *s, enum cache_err ce, const char *why)
+{
+    s->failed = ce;
+    free(s->fail_msg);
+    if (asprintf(&s->fail_msg, "export of %s segment %u of %u: %s", s->t->name, s->index,
+                 s->t->nseg, why) < 0)
+        s->fail_msg = NULL;
+}
+
 static int on_page(json_t *items, void *ud)
 {
     struct fs_segment *s = ud;
@@ -97,23 +109,21 @@ static int on_page(json_t *items, void *ud)
     char msg[DDB_ERRMSG_MAX] = "";
     buf_reset(&s->out);
     if (page_lines(items, &s->out) != 0) {
-        log_error("export of %s segment %u of %u: a page does not fit in memory", t->name,
-                  s->index, t->nseg);
-        s->failed = CACHE_ENOMEM;
+        set_failed(s, CACHE_ENOMEM, "a page does not fit in memory");
         return 1;
     }
     enum cache_err ce = store(s, s->out.data, s->out.len, 0, msg, sizeof msg);
     if (ce != CACHE_OK) {
-        log_error("export of %s segment %u of %u: %s", t->name, s->index, t->nseg, msg);
-        s->failed = ce;
+        set_failed(s, ce, msg);
         return 1;
     }
     if (t->fs->opts.log_throttle) {
         struct ddb_scan_stats st;
         ddb_scan_get_stats(scan_of(s), &st);
-        log_info("throttle: table=%s segment=%u/%u items=%zu consumed=%.1f total=%.1f t=%.3f",
-                 t->name, s->index, t->nseg, json_array_size(items), st.consumed,
-                 t->read_bucket.consumed, ddb_client_now(t->fs->client));
+        log_info("throttle: table=%s segment=%u/%u consumed=%.1f t=%.3f items=%zu", t->name,
+                 s->index, t->nseg, st.consumed - s->consumed, ddb_client_now(t->fs->client),
+                 json_array_size(items));
+        s->consumed = st.consumed;
     }
     return 0;
 }
@@ -126,27 +136,29 @@ static void on_done(const struct ddb_error *err, void *ud)
     struct ddb_scan *scan = scan_of(s);
     struct ddb_scan_stats st;
     ddb_scan_get_stats(scan, &st);
-    enum cache_err ce = (enum cache_err)s->failed;
-    if (err->code == DDB_OK && !ce) {
-        ce = store(s, NULL, 0, 1, msg, sizeof msg);
+    if (err->code == DDB_OK && !s->failed) {
+        enum cache_err ce = store(s, NULL, 0, 1, msg, sizeof msg);
         if (!ce)
             ce = cache_entry_commit(s->filling, msg, sizeof msg);
         if (ce)
-            log_error("export of %s segment %u of %u: %s", t->name, s->index, t->nseg, msg);
+            set_failed(s, ce, msg);
         else
             log_debug("export of %s segment %u of %u: %ld items, %.1f RCU", t->name, s->index,
                       t->nseg, st.items, st.consumed);
-    } else if (!ce) {
-        /* The scan failed: say so once, here, with DynamoDB's words. */
-        fs_errno_from_ddb(err, "export");
-        snprintf(msg, sizeof msg, "%s", err->message);
-        ce = CACHE_EFAILED;
-    } else {
-        snprintf(msg, sizeof msg, "export of %s segment %u of %u failed (see above)", t->name,
-                 s->index, t->nseg);
+    } else if (!s->failed) {
+        /* DynamoDB's words, with the request id when there is one. */
+        snprintf(msg, sizeof msg, "%s%s%s%s", err->message, err->request_id[0] ? " (request " : "",
+                 err->request_id, err->request_id[0] ? ")" : "");
+        set_failed(s, CACHE_EFAILED, msg);
     }
-    if (ce)
-        cache_entry_fail(s->filling, ce, msg);
+    if (s->failed) {
+        const char *why = s->fail_msg ? s->fail_msg : "export failed";
+        log_debug("%s", why);
+        cache_entry_fail(s->filling, (enum cache_err)s->failed, why);
+    }
+    free(s->fail_msg);
+    s->fail_msg = NULL;
+    s->consumed = 0;
     gz_end(s);
     buf_cleanup(&s->out);
     buf_init(&s->out, DDB_RESPONSE_MAX);

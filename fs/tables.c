@@ -118,7 +118,7 @@ int fs_tables_refresh(struct fs *fs, int force)
             struct fs_table *t = fs->tables[k];
             if (strcmp(t->name, names[i]) != 0)
                 continue;
-            if (t->hidden && !t->pending) /* hidden pending dirs stay hidden */
+            if (t->hidden) /* deleted, or an rmdir'ed pending directory: a new table */
                 continue;
             have = 1;
         }
@@ -133,6 +133,20 @@ int fs_tables_refresh(struct fs *fs, int force)
         }
         fs->tables = v;
         fs->tables[fs->ntables++] = t;
+    }
+    /* A table that is no longer listed was deleted: hide it (kept, not freed: handles may point
+     * at it). Pending directories have no table yet. */
+    for (size_t k = 0; k < fs->ntables && !rc; k++) {
+        struct fs_table *t = fs->tables[k];
+        if (t->hidden || t->pending)
+            continue;
+        int listed = 0;
+        for (size_t i = 0; i < n && !listed; i++)
+            listed = strcmp(names[i], t->name) == 0;
+        if (!listed) {
+            t->hidden = 1;
+            log_info("table %s is gone (no longer in ListTables)", t->name);
+        }
     }
     fs->listed_at = now;
     pthread_mutex_unlock(&fs->lock);
@@ -164,6 +178,14 @@ int fs_table_describe(struct fs_table *t)
     struct ddb_error err;
     ddb_error_clear(&err);
     json_t *desc = ddb_describe_table(fs->client, t->name, &err);
+    if (!desc && err.code == DDB_ENOTFOUND) {
+        /* Deleted since it was listed: not an error of ours, the table is just gone. */
+        pthread_mutex_lock(&fs->lock);
+        t->hidden = 1;
+        pthread_mutex_unlock(&fs->lock);
+        log_info("table %s is gone (DescribeTable: %s)", t->name, err.message);
+        return -ENOENT;
+    }
     if (!desc)
         return fs_errno_from_ddb(&err, ctx);
     json_t *ttl = ddb_describe_ttl(fs->client, t->name, &err);
