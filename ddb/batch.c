@@ -46,6 +46,7 @@ struct ddb_writer {
     ddb_writer_reject_fn *reject;
     ddb_writer_reject_user_fn *reject_user;
     void (*user_free)(void *user);
+    int log_throttle;
     void *ud;
 
     pthread_mutex_t lock;
@@ -344,6 +345,9 @@ static void on_answer(json_t *resp, const struct ddb_error *err, void *ud)
     w->stats.consumed += consumed;
     if (w->th)
         ddb_throttle_settle(w->th, r->estimate, consumed);
+    if (w->log_throttle)
+        log_info("throttle: table=%s write consumed=%.1f t=%.3f items=%zu", w->table, consumed,
+                 ddb_client_now(w->c), r->n);
 
     /* UnprocessedItems: {table: [{PutRequest: {Item}}]}, matched back to ours by key. */
     json_t *back = json_object();
@@ -411,6 +415,7 @@ struct ddb_writer *ddb_writer_new(struct ddb_client *c, const struct ddb_writer_
     w->reject = reject;
     w->reject_user = opts->reject_user;
     w->user_free = opts->user_free;
+    w->log_throttle = opts->log_throttle;
     w->ud = ud;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);

@@ -35,6 +35,8 @@ struct ddb_writer_opts {
     int max_in_flight;                /* 0: DDB_WRITER_IN_FLIGHT */
     ddb_writer_reject_user_fn *reject_user; /* optional, see ddb_writer_put_ex */
     void (*user_free)(void *user);          /* optional: frees user data once its item is done */
+    int log_throttle; /* log each answer's consumed capacity (benchmarks): "throttle: table=T
+                         write consumed=X t=SECONDS items=K" */
 };
 
 /* Called (on the I/O thread or in ddb_writer_put's thread) once for each item that will not be

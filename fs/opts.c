@@ -266,7 +266,8 @@ void fs_opts_usage(const char *prog)
            "    -o cache_ttl=SECONDS   a snapshot not used for this long is taken again\n"
            "                           (default %d)\n"
            "    -o ca_file=FILE        CA certificates for TLS (default: the system's)\n"
-           "    -o log_throttle        log every Scan page's consumed capacity (benchmarks)\n"
+           "    -o log_throttle        log the capacity every Scan page and BatchWriteItem\n"
+           "                           consumed (benchmarks)\n"
            "\n",
            prog, FS_DEFAULT_READ_PERCENT, FS_ON_DEMAND_READ_DEFAULT, FS_DEFAULT_WRITE_PERCENT,
            FS_DEFAULT_CACHE_SIZE,

@@ -182,6 +182,7 @@ static int start_writer(struct fs_upload *u)
         .throttle = &u->t->write_bucket,
         .reject_user = on_writer_reject,
         .user_free = free,
+        .log_throttle = u->fs->opts.log_throttle,
     };
     u->writer = ddb_writer_new(u->fs->client, &wo, NULL, u, &err);
     if (!u->writer)

@@ -12,6 +12,8 @@
  *               pk:S,sk:N (the test items' keys); without it the table must exist
  *   --pad       add an attribute "pad" (S) of BYTES characters to every item but item 0, to make
  *               a table of a given size quickly
+ *   --lines F   instead of the test bed's items, store the items of file F (one per line, in any
+ *               format ddb/import.h reads; --items is then not needed)
  *
  * Prints one line on stdout when done: "ddbload: T: N items stored in S s (W WCU)".
  * Exit status 0 when every item was stored, 1 otherwise (the reasons on stderr), 2 on bad usage. */
@@ -27,6 +29,7 @@
 #include "ddb/config.h"
 #include "ddb/creds.h"
 #include "ddb/http.h"
+#include "ddb/import.h"
 #include "ddb/table.h"
 #include "testbed.h"
 
@@ -42,12 +45,13 @@ struct args {
     long items;
     long start;
     long pad;
+    const char *lines; /* a file of items, or NULL */
 };
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: " ME " [--endpoint URL] [--region R] --table T --items N [--start I]\n"
-               "              [--create HASH:TYPE[,RANGE:TYPE]] [--pad BYTES]\n");
+               "              [--create HASH:TYPE[,RANGE:TYPE]] [--pad BYTES] [--lines FILE]\n");
 }
 
 static int parse_long(const char *opt, const char *s, long min, long max, long *out)
@@ -73,6 +77,7 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"start", required_argument, NULL, 's'},
         {"create", required_argument, NULL, 'c'},
         {"pad", required_argument, NULL, 'p'},
+        {"lines", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -105,6 +110,9 @@ static int parse_args(int argc, char **argv, struct args *a)
             if (parse_long("--pad", optarg, 0, PAD_MAX, &a->pad) != 0)
                 return -1;
             break;
+        case 'l':
+            a->lines = optarg;
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -113,7 +121,7 @@ static int parse_args(int argc, char **argv, struct args *a)
             return -1;
         }
     }
-    if (optind != argc || !a->table || a->items < 0) {
+    if (optind != argc || !a->table || (a->items < 0 && !a->lines)) {
         usage(stderr);
         return -1;
     }
@@ -273,7 +281,42 @@ int main(int argc, char **argv)
     struct ddb_writer_opts wo = {.table = a.table, .key = &key};
     if (!(writer = ddb_writer_new(client, &wo, on_reject, &rejects, &err)))
         goto fail;
-    for (long i = a.start; i < a.start + a.items; i++) {
+    if (a.lines) {
+        FILE *f = fopen(a.lines, "r");
+        if (!f) {
+            ddb_error_set(&err, DDB_EINVAL, "cannot open %s", a.lines);
+            goto fail;
+        }
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t len;
+        long no = 0;
+        a.items = 0;
+        while ((len = getline(&line, &cap, f)) > 0) {
+            no++;
+            if (line[len - 1] == '\n')
+                len--;
+            json_t *item = NULL;
+            enum ddb_import_format fmt;
+            char msg[512];
+            int r = ddb_import_line(line, (size_t)len, &item, &fmt, msg, sizeof msg);
+            if (r == 1)
+                continue;
+            if (r < 0) {
+                fprintf(stderr, ME ": %s line %ld: %s\n", a.lines, no, msg);
+                rejects.n++;
+                continue;
+            }
+            a.items++;
+            if (ddb_writer_put(writer, item, no, &err) != 0)
+                break;
+        }
+        free(line);
+        fclose(f);
+        if (err.code)
+            goto fail;
+    }
+    for (long i = a.start; !a.lines && i < a.start + a.items; i++) {
         json_t *item = make_item(i, pad);
         if (!item) {
             ddb_error_set(&err, DDB_ENOMEM, "could not build item %ld", i);
