@@ -18,6 +18,16 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$(nproc)"
 
 echo "test: ctest"
-status=0
-ctest --test-dir build --output-on-failure -j2 "$@" </dev/null || status=$?
+set +e
+ctest --test-dir build --output-on-failure -j2 "$@" </dev/null 2>&1 | tee build/ctest.out
+status=${PIPESTATUS[0]}
+set -e
+# criterion's own summary of each test executable (ctest keeps their output in its log), then
+# ctest's summary again, so that it is the last line.
+log=build/Testing/Temporary/LastTest.log
+if [[ -f $log ]]; then
+  echo "test: criterion summaries"
+  awk '/^[0-9]+\/[0-9]+ Testing: / { name = $3 } /Synthesis: Tested/ { print "  " name ": " $0 }' "$log"
+fi
+grep -E 'tests passed, [0-9]+ tests failed out of' build/ctest.out || true
 exit "$status"
