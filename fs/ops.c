@@ -475,7 +475,8 @@ static int op_unlink(const char *path)
         return -EISDIR;
     if (fs_written_unlink(w.t, w.file) == 0)
         return 0; /* a file written earlier: its items stay in the table */
-    log_error("rm %s refused: ddbfs never deletes items (and this file is the table's data)",
+    log_error("rm %s refused: ddbfs never deletes items or tables (to extract a tar archive over "
+              "a table's files, use tar -x --overwrite)",
               path);
     return -EPERM;
 }
