@@ -107,6 +107,19 @@ static int is_pending(struct fs_table *t)
     return p;
 }
 
+/* Which of the table's own files w names (not a just-written one): a file kind, or a negative
+ * errno. A pending table, or one being restored, shows none of its own. */
+static int own_file(struct where *w, unsigned *seg)
+{
+    if (is_pending(w->t) || fs_table_restoring(w->t))
+        return -ENOENT;
+    int rc = fs_table_describe(w->t);
+    if (rc)
+        return rc;
+    enum file_kind k = file_kind(w->t, w->file, seg);
+    return k == F_NONE ? -ENOENT : (int)k;
+}
+
 static void prefetch(struct fs_table *t)
 {
     double now = ddb_client_now(t->fs->client);
@@ -168,12 +181,11 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
     /* A file just written shadows what the table shows under that name. */
     if (fs_written_stat(w.t, w.file, st) == 0)
         return 0;
-    if (is_pending(w.t) || fs_table_restoring(w.t))
-        return -ENOENT;
-    if ((rc = fs_table_describe(w.t)))
-        return rc;
     unsigned seg = 0;
-    switch (file_kind(w.t, w.file, &seg)) {
+    int k = own_file(&w, &seg);
+    if (k < 0)
+        return k;
+    switch (k) {
     case F_SCHEMA:
     case F_TTL: {
         int ttl = strcmp(w.file, FS_TTL_NAME) == 0;
@@ -184,10 +196,8 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
         fill_times(st, w.t->created);
         return 0;
     }
-    case F_SEGMENT:
-        return stat_segment(w.t, seg, handle_of(fi), st);
     default:
-        return -ENOENT;
+        return stat_segment(w.t, seg, handle_of(fi), st);
     }
 }
 
@@ -344,20 +354,12 @@ static int op_open(const char *path, struct fuse_file_info *fi)
         fi->direct_io = 1;
         return 0;
     }
-    if (is_pending(w.t) || fs_table_restoring(w.t))
-        return -ENOENT;
-    if ((rc = fs_table_describe(w.t)))
-        return rc;
     unsigned seg = 0;
-    switch (file_kind(w.t, w.file, &seg)) {
-    case F_SCHEMA:
-    case F_TTL:
+    int k = own_file(&w, &seg);
+    if (k < 0)
+        return k;
+    if (k != F_SEGMENT)
         return open_doc(w.t, w.file, fi);
-    case F_SEGMENT:
-        break;
-    default:
-        return -ENOENT;
-    }
     struct handle *h = calloc(1, sizeof *h);
     if (!h)
         return -ENOMEM;
