@@ -184,8 +184,10 @@ void fs_upload_attach(struct fs_upload *u, struct fs_written *w);
 /* Bytes at off (which must follow the previous write: -EINVAL otherwise, logged). */
 int fs_upload_write(struct fs_upload *u, const char *buf, size_t size, off_t off);
 /* Returns when every item of the file so far is stored: 0, or -EIO when some could not be
- * (logged with file, lines and DynamoDB's message; the lines are in the rejects file). */
-int fs_upload_flush(struct fs_upload *u);
+ * (logged with file, lines and DynamoDB's message; the lines are in the rejects file).
+ * end (close): the file ends here, so a last line without a newline is taken and a gzip stream
+ * not finished is cut short. Without end (fsync): a partial line stays pending. */
+int fs_upload_flush(struct fs_upload *u, int end);
 int fs_upload_truncate(struct fs_upload *u, off_t size);
 /* Flushes if needed and frees. */
 void fs_upload_release(struct fs_upload *u);

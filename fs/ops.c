@@ -419,15 +419,17 @@ static int op_write(const char *path, const char *b, size_t n, off_t off,
     return fs_upload_write(h->u, b, n, off);
 }
 
+/* close(): every close of a file being written is, for ddbfs, its end so far. */
 static int op_flush(const char *path, struct fuse_file_info *fi)
 {
     struct handle *h = handle_of(fi);
-    return h && h->kind == H_UPLOAD ? fs_upload_flush(h->u) : 0;
+    return h && h->kind == H_UPLOAD ? fs_upload_flush(h->u, 1) : 0;
 }
 
 static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
-    return op_flush(path, fi);
+    struct handle *h = handle_of(fi);
+    return h && h->kind == H_UPLOAD ? fs_upload_flush(h->u, 0) : 0;
 }
 
 static int op_release(const char *path, struct fuse_file_info *fi)

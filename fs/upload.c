@@ -66,6 +66,7 @@ struct fs_upload {
     char *rejects_path;
 
     int dirty;    /* received bytes since the last flush */
+    int doc_bad;  /* the document could not be taken whole (EFBIG): never applied */
     int result;   /* of the last flush */
     int doc_done; /* the document was applied */
 };
@@ -440,7 +441,10 @@ int fs_upload_write(struct fs_upload *u, const char *buf, size_t size, off_t off
     if (u->kind == UP_DATA) {
         rc = feed(u, buf, size);
     } else if (buf_add(&u->doc, buf, size) != BUF_OK) {
-        log_error("%s: larger than %u bytes: not a table definition", u->path, DOC_MAX);
+        log_error("%s: larger than %u bytes: not a table definition (nothing is created)",
+                  u->path, DOC_MAX);
+        u->doc_bad = 1;
+        u->dirty = 1;
         rc = -EFBIG;
     }
     if (rc)
@@ -475,21 +479,29 @@ int fs_upload_truncate(struct fs_upload *u, off_t size)
     return -EINVAL;
 }
 
-int fs_upload_flush(struct fs_upload *u)
+int fs_upload_flush(struct fs_upload *u, int end)
 {
     if (!u->dirty)
         return u->result;
-    u->dirty = 0;
     int rc = 0;
     if (u->kind != UP_DATA) {
-        if (!u->doc_done) {
+        if (!end)
+            return 0; /* a document is applied whole, when the file is closed */
+        u->dirty = 0;
+        if (u->doc_bad)
+            rc = -EIO;
+        else if (!u->doc_done) {
             rc = apply_doc(u);
             u->doc_done = rc == 0;
         }
         u->result = rc;
         return rc;
     }
-    rc = finish_data(u);
+    u->dirty = 0;
+    /* fsync stores what is complete; close also takes a last line without its newline, and an
+     * unfinished gzip stream as cut short. */
+    if (end)
+        rc = finish_data(u);
     struct ddb_error err;
     ddb_error_clear(&err);
     if (u->writer)
@@ -523,7 +535,7 @@ void fs_upload_release(struct fs_upload *u)
     if (!u)
         return;
     if (u->dirty)
-        fs_upload_flush(u);
+        fs_upload_flush(u, 1);
     ddb_writer_free(u->writer);
     if (u->z) {
         inflateEnd(u->z);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# usage: tests/bench/run.sh [--build DIR] [throttle_read.py options...]
+# usage: tests/bench/run.sh [--build DIR] [read|write] [options of that benchmark...]
 #
-# Runs the read-throttling benchmark (throttle_read.py) against a fresh dynalite started by
-# tests/harness/with-dynalite, with ddbfs and ddbload from the build directory (default: build/,
-# then build-e2e/, in the source tree). See tests/bench/README.md.
+# Runs a throttling benchmark against a fresh dynalite started by tests/harness/with-dynalite,
+# with ddbfs and ddbload from the build directory (default: build/, then build-e2e/, in the source
+# tree): `read` (the default) is throttle_read.py, an export; `write` is throttle_write.py, a
+# restore. See tests/bench/README.md.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,6 +29,15 @@ if [[ -z $build || ! -x $build/fs/ddbfs || ! -x $build/tests/tools/ddbload ]]; t
 fi
 build=$(cd "$build" && pwd)
 
+bench=throttle_read.py
+case ${1:-} in
+  read) shift ;;
+  write)
+    bench=throttle_write.py
+    shift
+    ;;
+esac
+
 exec "$src/tests/harness/with-dynalite" \
   env DDBFS_BIN="$build/fs/ddbfs" DDBLOAD_BIN="$build/tests/tools/ddbload" PYTHONDONTWRITEBYTECODE=1 \
-  python3 "$here/throttle_read.py" "$@"
+  python3 "$here/$bench" "$@"
