@@ -48,6 +48,16 @@ struct fs_written {
     int writers; /* open upload handles */
     double changed; /* monotonic seconds of the last change or close */
     int removed; /* unlinked or renamed over while open: not listed, freed when the table is */
+    int pinned;  /* spooled, waiting for the table's schema: does not expire */
+};
+
+/* A data file written into a pending table before its _schema.json: its bytes wait in a spool
+ * file (0600) until the schema creates the table, then they are stored like any restore file. */
+struct fs_spooled {
+    struct fs_spooled *next;
+    char *name;  /* in the table directory */
+    char *path;  /* the spool file */
+    struct fs_written *entry;
 };
 
 /* One segment file's background snapshot. */
@@ -92,6 +102,7 @@ struct fs_table {
     int created_here;         /* made through this mount from a written _schema.json */
     int uploads;              /* open uploads */
     double last_upload;       /* monotonic seconds of the last upload's open or close */
+    struct fs_spooled *spooled; /* in the order they were closed */
     struct fs_written *written; /* newest first */
     struct fs_written *removed; /* kept until the table is freed (handles may point at them) */
     long nwritten;
@@ -164,6 +175,8 @@ struct fs_written *fs_written_open(struct fs_table *t, const char *name, mode_t 
                                    gid_t gid);
 void fs_written_grow(struct fs_table *t, struct fs_written *w, off_t size);
 void fs_written_close(struct fs_table *t, struct fs_written *w);
+/* Keeps w listed (no expiry) while its data is spooled (1), or lets it expire again (0). */
+void fs_written_pin(struct fs_table *t, struct fs_written *w, int pinned);
 int fs_written_rename(struct fs_table *t, const char *from, const char *to);
 /* 0, -ENOENT, or -EBUSY while it is being written. */
 int fs_written_unlink(struct fs_table *t, const char *name);

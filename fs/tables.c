@@ -61,6 +61,15 @@ static void table_free(struct fs_table *t)
         ddb_throttle_cleanup(&t->read_bucket);
         ddb_throttle_cleanup(&t->write_bucket);
     }
+    for (struct fs_spooled *sp = t->spooled, *next; sp; sp = next) {
+        next = sp->next;
+        log_error("%s/%s was written before the table's _schema.json, which never came: its "
+                  "items were not stored; its bytes are kept in %s",
+                  t->name, sp->name, sp->path);
+        free(sp->name);
+        free(sp->path);
+        free(sp);
+    }
     fs_written_free_all(t);
     ddb_table_info_cleanup(&t->info);
     free(t->schema);

@@ -17,7 +17,7 @@ static double mono_now(void)
 
 static int expired(const struct fs_written *w, double now)
 {
-    return w->writers == 0 && now - w->changed >= FS_WRITTEN_TTL_S;
+    return w->writers == 0 && !w->pinned && now - w->changed >= FS_WRITTEN_TTL_S;
 }
 
 static void retire(struct fs_table *t, struct fs_written *w);
@@ -142,6 +142,14 @@ void fs_written_close(struct fs_table *t, struct fs_written *w)
 {
     pthread_mutex_lock(&t->lock);
     w->writers--;
+    touch(w);
+    pthread_mutex_unlock(&t->lock);
+}
+
+void fs_written_pin(struct fs_table *t, struct fs_written *w, int pinned)
+{
+    pthread_mutex_lock(&t->lock);
+    w->pinned = pinned;
     touch(w);
     pthread_mutex_unlock(&t->lock);
 }

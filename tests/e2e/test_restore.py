@@ -255,25 +255,12 @@ class RestoreIntoNewTables(MountedTestCase):
             if ino["_schema.json"] < min(v for n, v in ino.items() if n != "_schema.json"):
                 self.skipTest(f"this filesystem gave _schema.json, created last, the lowest inode "
                               f"number: {ino}")
-            # Data before the schema is refused (there is no key schema to store items with),
-            # clearly; the documented way copies the schema first.
+            # Files before the schema wait for it (spooled), and are stored when it comes.
             new = table_name("cp-schema-last")
-            self.allow_log(re.escape(new) + r"/segment-.*does not exist yet: write its "
-                           r"_schema\.json first")
-            r = subprocess.run(["cp", "-r", os.path.join(last, self.source), self.mount.path(new)],
-                               capture_output=True, text=True, timeout=600)
-            self.assertNotEqual(r.returncode, 0, "cp of data before the schema must fail")
-            self.assertIn("Operation not permitted", r.stderr)
-            self.assertIn("segment-", r.stderr, "cp names the file it could not write")
-            self.assertTrue(any("does not exist yet: write its _schema.json first" in l
-                                for l in self.mount.log_lines()), "the log says why")
-            new2 = table_name("cp-schema-first")
-            os.mkdir(self.mount.path(new2))
-            self.run_tool(["cp", os.path.join(last, self.source, "_schema.json"),
-                           self.mount.path(new2) + "/"])
-            self.run_tool(["cp", "-r", os.path.join(last, self.source) + "/.",
-                           self.mount.path(new2) + "/"])
-            self.assertRestoredNew(new2)
+            self.run_tool(["cp", "-r", os.path.join(last, self.source), self.mount.path(new)])
+            self.assertRestoredNew(new)
+            self.assertTrue(any("stored the" in l and "written before it" in l
+                                for l in self.mount.log_lines()), "the log says what waited")
 
     def test_rsync_restores_into_a_new_table(self):
         backup = self.local("rsync-backup")
@@ -648,23 +635,33 @@ class Refusals(MountedTestCase):
         with self.assertRaises(FileExistsError):
             os.mkdir(self.mount.path(self.source))
 
-    def test_a_data_file_before_the_schema_is_eperm(self):
-        new = table_name("noschema")
-        self.allow_log(re.escape(new) + r".*_schema\.json")
+    def test_a_data_file_before_the_schema_waits_for_it(self):
+        new = table_name("schema-later")
         os.mkdir(self.mount.path(new))
-        path = self.mount.path(new, "segment-0000-of-0004.json")
-        with self.assertRaises(OSError) as cm:
-            with open(path, "wb") as f:
-                f.write(export_line(item_json("a", 1)))
-        self.assertEqual(cm.exception.errno, errno.EPERM, e2e.copy_errno(cm.exception))
-        logged = [l for l in self.mount.log_lines()
-                  if l.startswith("ddbfs: error: ") and new in l and "_schema.json" in l]
-        self.assertTrue(logged, "no log line says the schema is missing")
+        with open(self.mount.path(new, "segment-0000-of-0004.json"), "wb") as f:
+            f.write(export_line(item_json("a", 1)))
         tables = e2e.aws("list-tables")["TableNames"]
         self.assertNotIn(new, tables, "a table was created without its schema")
-        # Nothing was written in it: rmdir undoes the mkdir.
-        os.rmdir(self.mount.path(new))
-        self.assertNotIn(new, os.listdir(self.mount.mountpoint))
+        self.assertIn("segment-0000-of-0004.json", os.listdir(self.mount.path(new)),
+                      "the waiting file stays listed")
+        with self.assertRaises(OSError) as cm:
+            os.rmdir(self.mount.path(new))
+        self.assertEqual(cm.exception.errno, errno.ENOTEMPTY, e2e.copy_errno(cm.exception))
+        spool = os.path.join(self.mount.cache_dir, "spool")
+        mine = lambda: [n for n in os.listdir(spool) if n.startswith(new + "_")]
+        self.assertEqual(len(mine()), 1, "the bytes wait in one spool file")
+        self.assertEqual(stat.S_IMODE(os.stat(spool).st_mode), 0o700)
+        for name in mine():
+            self.assertEqual(stat.S_IMODE(os.stat(os.path.join(spool, name)).st_mode), 0o600)
+        schema = {"TableName": "ignored", "BillingMode": "PAY_PER_REQUEST",
+                  "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "N"}],
+                  "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                                {"AttributeName": "sk", "KeyType": "RANGE"}]}
+        with open(self.mount.path(new, "_schema.json"), "w") as f:
+            json.dump(schema, f)
+        self.assertEqual(len(e2e.scan_table(new, KEYS)), 1, "the waiting item was stored")
+        self.assertEqual(mine(), [], "the spool file is gone once stored")
 
     def test_links_devices_and_subdirectories_are_eperm(self):
         self.allow_log(r"^ddbfs: error: (symlink|link|mknod|mkdir|creating) \S+ refused")
