@@ -14,17 +14,11 @@
 
 #include "base/limits.h"
 #include "base/log.h"
+#include "ddb/timers.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
 #define DEFAULT_TIMEOUT_MS 60000
 #define DEFAULT_MAX_IN_FLIGHT 64
-
-struct timer {
-    double due; /* monotonic ms */
-    unsigned long seq; /* FIFO among equal deadlines */
-    ddb_timer_fn *fn;
-    void *ud;
-};
 
 /* Per-transfer state, kept with the easy handle. */
 struct xfer {
@@ -43,9 +37,8 @@ struct ddb_http {
 
     pthread_mutex_t lock; /* guards the fields down to 'stopping' */
     struct ddb_http_req *sub_head, *sub_tail;
-    struct timer *new_timers;
+    struct ddb_timer *new_timers; /* in submission order; seq is set when they join the heap */
     size_t n_new_timers, cap_new_timers;
-    unsigned long timer_seq;
     int stopping;
     int in_flight_shared, queued_shared;
     long connects_shared;
@@ -53,10 +46,9 @@ struct ddb_http {
     /* I/O thread only: */
     struct ddb_http_req *wait_head, *wait_tail; /* beyond the in-flight cap */
     int in_flight;
-    struct xfer *active; /* on the wire */
-    struct timer *heap;
-    size_t n_heap, cap_heap;
-    struct xfer **pool; /* idle easy handles, reused so connections and DNS stay warm */
+    struct xfer *active;      /* on the wire */
+    struct ddb_timers timers; /* deadlines in now_ms() */
+    struct xfer **pool;       /* idle easy handles, reused so connections and DNS stay warm */
     size_t n_pool, cap_pool;
 };
 
@@ -65,58 +57,6 @@ static double now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-/* ---- timers: a binary min-heap on (due, seq) ---- */
-
-static int timer_before(const struct timer *a, const struct timer *b)
-{
-    return a->due < b->due || (a->due == b->due && a->seq < b->seq);
-}
-
-static int heap_push(struct ddb_http *h, struct timer t)
-{
-    if (h->n_heap == h->cap_heap) {
-        size_t cap = h->cap_heap ? h->cap_heap * 2 : 64;
-        struct timer *p = realloc(h->heap, cap * sizeof *p);
-        if (!p)
-            return -1;
-        h->heap = p;
-        h->cap_heap = cap;
-    }
-    size_t i = h->n_heap++;
-    h->heap[i] = t;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!timer_before(&h->heap[i], &h->heap[parent]))
-            break;
-        struct timer tmp = h->heap[i];
-        h->heap[i] = h->heap[parent];
-        h->heap[parent] = tmp;
-        i = parent;
-    }
-    return 0;
-}
-
-static struct timer heap_pop(struct ddb_http *h)
-{
-    struct timer top = h->heap[0];
-    h->heap[0] = h->heap[--h->n_heap];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < h->n_heap && timer_before(&h->heap[l], &h->heap[m]))
-            m = l;
-        if (r < h->n_heap && timer_before(&h->heap[r], &h->heap[m]))
-            m = r;
-        if (m == i)
-            break;
-        struct timer tmp = h->heap[i];
-        h->heap[i] = h->heap[m];
-        h->heap[m] = tmp;
-        i = m;
-    }
-    return top;
 }
 
 /* ---- curl callbacks ---- */
@@ -299,7 +239,8 @@ static void complete(struct ddb_http *h, CURL *e, CURLcode rc)
             snprintf(r->error, sizeof r->error, "response larger than %u bytes",
                      (unsigned)DDB_RESPONSE_MAX);
         else
-            snprintf(r->error, sizeof r->error, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+            snprintf(r->error, sizeof r->error, "%s",
+                     x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
     }
     xfer_put(h, x);
     pthread_mutex_lock(&h->lock);
@@ -315,7 +256,7 @@ static void take_submissions(struct ddb_http *h)
     pthread_mutex_lock(&h->lock);
     struct ddb_http_req *head = h->sub_head;
     h->sub_head = h->sub_tail = NULL;
-    struct timer *timers = h->new_timers;
+    struct ddb_timer *timers = h->new_timers;
     size_t nt = h->n_new_timers;
     h->new_timers = NULL;
     h->n_new_timers = h->cap_new_timers = 0;
@@ -332,7 +273,7 @@ static void take_submissions(struct ddb_http *h)
         h->wait_tail = r;
     }
     for (size_t i = 0; i < nt; i++) {
-        if (heap_push(h, timers[i]) != 0) {
+        if (ddb_timers_push(&h->timers, timers[i].due, timers[i].fn, timers[i].ud) != 0) {
             log_error("out of memory queueing a timer; running it now");
             timers[i].fn(timers[i].ud);
         }
@@ -363,9 +304,10 @@ static void reap(struct ddb_http *h)
 
 static void run_due_timers(struct ddb_http *h)
 {
-    double now = now_ms();
-    while (h->n_heap && h->heap[0].due <= now) {
-        struct timer t = heap_pop(h);
+    double now = now_ms(), due;
+    struct ddb_timer t;
+    while (ddb_timers_peek_due(&h->timers, &due) == 0 && due <= now) {
+        ddb_timers_pop(&h->timers, &t);
         t.fn(t.ud);
     }
 }
@@ -397,7 +339,7 @@ static void shutdown_all(struct ddb_http *h)
      * submits are refused because stopping is set). */
     for (;;) {
         take_submissions(h);
-        if (!h->wait_head && !h->n_heap)
+        if (!h->wait_head && !ddb_timers_count(&h->timers))
             break;
         while (h->wait_head) {
             struct ddb_http_req *r = h->wait_head;
@@ -407,10 +349,9 @@ static void shutdown_all(struct ddb_http *h)
             r->next = NULL;
             fail_now(h, r, "canceled");
         }
-        while (h->n_heap) {
-            struct timer t = heap_pop(h);
+        struct ddb_timer t;
+        while (ddb_timers_pop(&h->timers, &t) == 0)
             t.fn(t.ud);
-        }
     }
 }
 
@@ -437,8 +378,9 @@ static void *loop(void *arg)
         curl_multi_timeout(h->multi, &ct);
         if (ct >= 0 && ct < timeout)
             timeout = ct;
-        if (h->n_heap) {
-            double d = h->heap[0].due - now_ms();
+        double due;
+        if (ddb_timers_peek_due(&h->timers, &due) == 0) {
+            double d = due - now_ms();
             long dl = d <= 0 ? 0 : (long)d + 1;
             if (dl < timeout)
                 timeout = dl;
@@ -468,6 +410,7 @@ struct ddb_http *ddb_http_new(const struct ddb_http_opts *opts, struct ddb_error
     if (h->opts.max_in_flight <= 0)
         h->opts.max_in_flight = DEFAULT_MAX_IN_FLIGHT;
     pthread_mutex_init(&h->lock, NULL);
+    ddb_timers_init(&h->timers);
     h->multi = curl_multi_init();
     if (!h->multi) {
         ddb_error_set(err, DDB_ENOMEM, "could not create the HTTP engine");
@@ -508,7 +451,7 @@ void ddb_http_free(struct ddb_http *h)
         free(h->pool[i]);
     }
     free(h->pool);
-    free(h->heap);
+    ddb_timers_cleanup(&h->timers);
     free(h->new_timers);
     curl_multi_cleanup(h->multi);
     pthread_mutex_destroy(&h->lock);
@@ -550,7 +493,7 @@ int ddb_http_timer(struct ddb_http *h, long delay_ms, ddb_timer_fn *fn, void *ud
     }
     if (h->n_new_timers == h->cap_new_timers) {
         size_t cap = h->cap_new_timers ? h->cap_new_timers * 2 : 16;
-        struct timer *p = realloc(h->new_timers, cap * sizeof *p);
+        struct ddb_timer *p = realloc(h->new_timers, cap * sizeof *p);
         if (!p) {
             pthread_mutex_unlock(&h->lock);
             return -1;
@@ -558,11 +501,8 @@ int ddb_http_timer(struct ddb_http *h, long delay_ms, ddb_timer_fn *fn, void *ud
         h->new_timers = p;
         h->cap_new_timers = cap;
     }
-    h->new_timers[h->n_new_timers++] =
-        (struct timer){.due = now_ms() + (delay_ms > 0 ? (double)delay_ms : 0),
-                       .seq = h->timer_seq++,
-                       .fn = fn,
-                       .ud = ud};
+    h->new_timers[h->n_new_timers++] = (struct ddb_timer){
+        .due = now_ms() + (delay_ms > 0 ? (double)delay_ms : 0), .fn = fn, .ud = ud};
     pthread_mutex_unlock(&h->lock);
     curl_multi_wakeup(h->multi);
     return 0;
@@ -605,5 +545,6 @@ static int t_on_io(void *impl)
 
 struct ddb_transport ddb_http_transport(struct ddb_http *h)
 {
-    return (struct ddb_transport){.impl = h, .submit = t_submit, .timer = t_timer, .on_io_thread = t_on_io};
+    return (struct ddb_transport){
+        .impl = h, .submit = t_submit, .timer = t_timer, .on_io_thread = t_on_io};
 }

@@ -11,10 +11,10 @@
 
 #include "base/buf.h"
 #include "ddb/error.h"
+#include "ddb/timers.h" /* ddb_timer_fn */
 
 struct ddb_http_req;
 typedef void ddb_http_done_fn(struct ddb_http_req *r, void *ud);
-typedef void ddb_timer_fn(void *ud);
 
 /* One exchange. The submitter owns the struct and everything it points to until done runs. Zero it
  * before its first submit; it may be submitted again after done has run (a retry). */
@@ -28,12 +28,12 @@ struct ddb_http_req {
     ddb_http_done_fn *done; /* runs on the I/O thread */
     void *ud;
     /* Out, valid when done runs: */
-    long status;               /* HTTP status, 0 when no answer was received */
-    int transport_failed;      /* 1: connect, send, receive or timeout failure (see error) */
-    int timed_out;             /* 1: the failure was a timeout */
-    char error[256];           /* the transport's message when transport_failed */
-    char request_id[80];       /* x-amzn-RequestId */
-    struct buf response;       /* body, capped at DDB_RESPONSE_MAX; emptied by submit */
+    long status;          /* HTTP status, 0 when no answer was received */
+    int transport_failed; /* 1: connect, send, receive or timeout failure (see error) */
+    int timed_out;        /* 1: the failure was a timeout */
+    char error[256];      /* the transport's message when transport_failed */
+    char request_id[80];  /* x-amzn-RequestId */
+    struct buf response;  /* body, capped at DDB_RESPONSE_MAX; emptied by submit */
     /* Engine's: */
     void *priv;
     struct ddb_http_req *next;

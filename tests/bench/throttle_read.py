@@ -14,24 +14,20 @@ Exit status: 0 when both goals are met, 3 when one is missed, 1 on an error.
 
 import argparse
 import os
-import re
 import shutil
 import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "e2e"))
+sys.path.insert(0, here)
 import ddbfs_e2e as e2e  # noqa: E402
+from throttle_common import FIELD_RE, THROTTLE_RE, report  # noqa: E402
+
 
 # `ddbfs: info: throttle: table=T segment=I/N consumed=X t=SECONDS`; other key=value fields (such
 # as items= or total=) may come in between and are ignored.
-THROTTLE_RE = re.compile(r"^ddbfs: info: throttle: (.*)$")
-FIELD_RE = re.compile(r"(\w+)=(\S+)")
-WINDOW_S = 5.0
-AVERAGE_GOAL = 0.03  # |average / budget - 1|
-WINDOW_GOAL = 1.10  # highest window / budget
-
-
 def parse_throttle_lines(lines, table):
     """[(t, consumed, segment)] of table's Scan pages, in time order."""
     events = []
@@ -45,46 +41,6 @@ def parse_throttle_lines(lines, table):
         events.append((float(f["t"]), float(f["consumed"]), int(f["segment"].split("/")[0])))
     events.sort()
     return events
-
-
-def per_second(events):
-    """Consumption in each whole second after the first page: [RCU in second 0, 1, ...]."""
-    if not events:
-        return []
-    t0 = events[0][0]
-    buckets = [0.0] * (int(events[-1][0] - t0) + 1)
-    for t, c, _ in events:
-        buckets[int(t - t0)] += c
-    return buckets
-
-
-def average_rate(events):
-    """RCU/s between the first and the last page: the pages after the first, over that time (the
-    first page's capacity was earned before the first timestamp)."""
-    if len(events) < 2:
-        return None
-    span = events[-1][0] - events[0][0]
-    return sum(c for _, c, _ in events[1:]) / span if span > 0 else None
-
-
-def highest_window(events, width=WINDOW_S):
-    """The highest RCU/s over any window [t, t + width) that starts at a page and lies inside the
-    run, and where it starts (seconds after the first page). None when the run is shorter."""
-    best = None
-    j = 0
-    total = 0.0
-    t_last = events[-1][0] if events else 0
-    for i, (t, _, _) in enumerate(events):
-        if t + width > t_last:
-            break
-        while j < len(events) and events[j][0] < t + width:
-            total += events[j][1]
-            j += 1
-        rate = total / width
-        if best is None or rate > best[0]:
-            best = (rate, t - events[0][0])
-        total -= events[i][1]
-    return best
 
 
 def main(argv):
@@ -148,31 +104,11 @@ def main(argv):
               "does this ddbfs support -o log_throttle?", file=sys.stderr)
         return 1
     consumed = sum(c for _, c, _ in events)
-    avg = average_rate(events)
-    win = highest_window(events)
     span = events[-1][0] - events[0][0]
     print(f"exported {exported} lines of {args.items} items in {wall:.2f} s (cp -r wall time)")
     print(f"pages: {len(events)}, consumed {consumed:.1f} RCU by ddbfs's count "
           f"({consumed / cost * 100:.1f}% of the AWS CLI's full-scan cost), over {span:.2f} s")
-    if args.timeline:
-        for s, c in enumerate(per_second(events)):
-            print(f"  second {s:4d}: {c:8.1f} RCU  {c / budget * 100:6.1f}%")
-    ok = True
-    dev = avg / budget - 1
-    good = abs(dev) <= AVERAGE_GOAL
-    ok &= good
-    print(f"average:      {avg:8.2f} RCU/s = {avg / budget * 100:6.1f}% of the budget "
-          f"(goal: within {AVERAGE_GOAL * 100:.0f}%)  {'met' if good else 'MISSED'}")
-    if win is None:
-        print(f"highest {WINDOW_S:.0f} s window: the run is shorter than {WINDOW_S:.0f} s  MISSED")
-        ok = False
-    else:
-        good = win[0] <= WINDOW_GOAL * budget
-        ok &= good
-        print(f"highest {WINDOW_S:.0f} s window: {win[0]:8.2f} RCU/s = {win[0] / budget * 100:6.1f}% "
-              f"of the budget, at +{win[1]:.1f} s (goal: at most {WINDOW_GOAL * 100:.0f}%)  "
-              f"{'met' if good else 'MISSED'}")
-    print(f"wall time:    {wall:.2f} s for {cost / budget:.1f} s of budget")
+    ok = report(events, budget, "RCU", wall, cost, timeline=args.timeline)
     if exported != args.items:
         print(f"throttle_read: {exported} items exported, {args.items} loaded", file=sys.stderr)
         return 1

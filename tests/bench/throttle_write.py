@@ -26,13 +26,10 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "e2e"))
 sys.path.insert(0, here)
 import ddbfs_e2e as e2e  # noqa: E402
-from throttle_read import (AVERAGE_GOAL, WINDOW_GOAL, WINDOW_S, average_rate,  # noqa: E402
-                           highest_window, per_second)
+from throttle_common import FIELD_RE, THROTTLE_RE, report  # noqa: E402
 
 # `ddbfs: info: throttle: table=T write consumed=X t=SECONDS items=K`; other key=value fields may
 # come in between and are ignored. Scan pages (segment=I/N, no "write") are not counted.
-THROTTLE_RE = re.compile(r"^ddbfs: info: throttle: (.*)$")
-FIELD_RE = re.compile(r"(\w+)=(\S+)")
 WRITE_RE = re.compile(r"(^|\s)write(\s|$)")
 DDBLOAD_RE = re.compile(r"^ddbload: .*: (\d+) items stored in [\d.]+ s \(([\d.]+) WCU\)$")
 
@@ -152,34 +149,13 @@ def main(argv):
               file=sys.stderr)
         return 1
     consumed = sum(c for _, c, _ in events)
-    avg = average_rate(events)
-    win = highest_window(events)
     span = events[-1][0] - events[0][0]
     print(f"restored {restored} of {args.items} items in {wall:.2f} s (cp wall time of the data "
           f"files)")
     print(f"BatchWriteItem answers: {len(events)}, {sum(n for _, _, n in events)} items, "
           f"consumed {consumed:.1f} WCU by ddbfs's count ({consumed / cost * 100:.1f}% of "
           f"ddbload's), over {span:.2f} s")
-    if args.timeline:
-        for s, c in enumerate(per_second(events)):
-            print(f"  second {s:4d}: {c:8.1f} WCU  {c / budget * 100:6.1f}%")
-    ok = True
-    dev = avg / budget - 1
-    good = abs(dev) <= AVERAGE_GOAL
-    ok &= good
-    print(f"average:      {avg:8.2f} WCU/s = {avg / budget * 100:6.1f}% of the budget "
-          f"(goal: within {AVERAGE_GOAL * 100:.0f}%)  {'met' if good else 'MISSED'}")
-    if win is None:
-        print(f"highest {WINDOW_S:.0f} s window: the run is shorter than {WINDOW_S:.0f} s  MISSED")
-        ok = False
-    else:
-        good = win[0] <= WINDOW_GOAL * budget
-        ok &= good
-        print(f"highest {WINDOW_S:.0f} s window: {win[0]:8.2f} WCU/s = "
-              f"{win[0] / budget * 100:6.1f}% of the budget, at +{win[1]:.1f} s "
-              f"(goal: at most {WINDOW_GOAL * 100:.0f}%)  "
-              f"{'met' if good else 'MISSED'}")
-    print(f"wall time:    {wall:.2f} s for {cost / budget:.1f} s of budget")
+    ok = report(events, budget, "WCU", wall, cost, timeline=args.timeline)
     if restored != args.items:
         print(f"throttle_write: {restored} items in {target}, {args.items} loaded", file=sys.stderr)
         return 1

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "base/limits.h"
+#include "ddb/timers.h"
 
 #define TARGET_PREFIX "DynamoDB_20120810."
 #define START_MS 1000000.0 /* the virtual clock starts at 1000 s */
@@ -22,17 +23,6 @@
 #define AWS_NS "com.amazonaws.dynamodb.v20120810#"
 #define WCU_BYTES 1024.0
 #define RCU_BYTES 4096.0
-
-enum ev_kind { EV_TIMER, EV_ANSWER };
-
-struct ev {
-    double due_ms; /* virtual */
-    unsigned long seq;
-    enum ev_kind kind;
-    ddb_timer_fn *fn;
-    void *ud;
-    struct ddb_http_req *req;
-};
 
 /* An answer that waits for real time before it joins the heap. */
 struct slow {
@@ -47,11 +37,9 @@ struct fake_transport {
     pthread_cond_t wake;  /* the I/O thread waits on it */
     pthread_cond_t quiet; /* drain waits on it */
     struct ddb_http_req *sub_head, *sub_tail;
-    struct ev *heap;
-    size_t n_heap, cap_heap;
+    struct ddb_timers events; /* timers and answers (see answer), on the virtual clock */
     struct slow *slow;
     size_t n_slow, cap_slow;
-    unsigned long ev_seq;
     double now_ms;
     int stopping;
     int idle;
@@ -88,56 +76,19 @@ static double real_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* ---- the event heap, on (due, seq) ---- */
+/* ---- events: timers and due answers, on (virtual due, seq) ---- */
 
-static int ev_before(const struct ev *a, const struct ev *b)
+/* The event of an answer that is due: ud is the request. */
+static void answer(void *ud)
 {
-    return a->due_ms < b->due_ms || (a->due_ms == b->due_ms && a->seq < b->seq);
+    struct ddb_http_req *r = ud;
+    r->done(r, r->ud);
 }
 
 /* Under lock. */
-static void heap_push(struct fake_transport *f, struct ev e)
+static void push_event(struct fake_transport *f, double due_ms, ddb_timer_fn *fn, void *ud)
 {
-    if (f->n_heap == f->cap_heap) {
-        size_t cap = f->cap_heap ? f->cap_heap * 2 : 64;
-        struct ev *p = realloc(f->heap, cap * sizeof *p);
-        cr_assert_not_null(p, "fake transport: out of memory");
-        f->heap = p;
-        f->cap_heap = cap;
-    }
-    e.seq = f->ev_seq++;
-    size_t i = f->n_heap++;
-    f->heap[i] = e;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!ev_before(&f->heap[i], &f->heap[parent]))
-            break;
-        struct ev tmp = f->heap[i];
-        f->heap[i] = f->heap[parent];
-        f->heap[parent] = tmp;
-        i = parent;
-    }
-}
-
-static struct ev heap_pop(struct fake_transport *f)
-{
-    struct ev top = f->heap[0];
-    f->heap[0] = f->heap[--f->n_heap];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < f->n_heap && ev_before(&f->heap[l], &f->heap[m]))
-            m = l;
-        if (r < f->n_heap && ev_before(&f->heap[r], &f->heap[m]))
-            m = r;
-        if (m == i)
-            break;
-        struct ev tmp = f->heap[i];
-        f->heap[i] = f->heap[m];
-        f->heap[m] = tmp;
-        i = m;
-    }
-    return top;
+    cr_assert_eq(ddb_timers_push(&f->events, due_ms, fn, ud), 0, "fake transport: out of memory");
 }
 
 /* ---- answers ---- */
@@ -908,12 +859,7 @@ static void arrive(struct fake_transport *f, struct ddb_http_req *req)
             .req = req,
         };
     } else {
-        struct ev e = {
-            .due_ms = f->now_ms + (a.latency_ms > 0 ? (double)a.latency_ms : 0),
-            .kind = EV_ANSWER,
-            .req = req,
-        };
-        heap_push(f, e);
+        push_event(f, f->now_ms + (a.latency_ms > 0 ? (double)a.latency_ms : 0), answer, req);
     }
     pthread_mutex_unlock(&f->lock);
 }
@@ -926,14 +872,6 @@ static void cancel(struct ddb_http_req *r)
     snprintf(r->error, sizeof r->error, "canceled");
     buf_reset(&r->response);
     r->done(r, r->ud);
-}
-
-static void run_event(struct ev *e)
-{
-    if (e->kind == EV_TIMER)
-        e->fn(e->ud);
-    else
-        e->req->done(e->req, e->req->ud);
 }
 
 static void wait_real(struct fake_transport *f, double until)
@@ -956,12 +894,8 @@ static double take_slow(struct fake_transport *f)
     for (size_t i = 0; i < f->n_slow;) {
         struct slow *s = &f->slow[i];
         if (s->real_due <= now) {
-            struct ev e = {
-                .due_ms = f->now_ms + (s->latency_ms > 0 ? (double)s->latency_ms : 0),
-                .kind = EV_ANSWER,
-                .req = s->req,
-            };
-            heap_push(f, e);
+            push_event(f, f->now_ms + (s->latency_ms > 0 ? (double)s->latency_ms : 0), answer,
+                       s->req);
             f->slow[i] = f->slow[--f->n_slow];
             continue;
         }
@@ -991,17 +925,18 @@ static void *loop(void *arg)
         }
         if (f->stopping)
             break;
-        double soonest = take_slow(f);
-        if (f->n_heap && f->heap[0].due_ms <= f->now_ms) {
-            struct ev e = heap_pop(f);
+        double soonest = take_slow(f), due;
+        struct ddb_timer e;
+        if (ddb_timers_peek_due(&f->events, &due) == 0 && due <= f->now_ms) {
+            ddb_timers_pop(&f->events, &e);
             pthread_mutex_unlock(&f->lock);
-            run_event(&e);
+            e.fn(e.ud);
             pthread_mutex_lock(&f->lock);
             continue;
         }
-        if (f->n_heap) {
+        if (ddb_timers_peek_due(&f->events, &due) == 0) {
             /* Nothing to do before the next deadline: go there. */
-            f->now_ms = f->heap[0].due_ms;
+            f->now_ms = due;
             continue;
         }
         if (soonest > 0) {
@@ -1038,11 +973,11 @@ static void *loop(void *arg)
             pthread_mutex_lock(&f->lock);
             continue;
         }
-        if (f->n_heap) {
-            struct ev e = heap_pop(f);
+        struct ddb_timer e;
+        if (ddb_timers_pop(&f->events, &e) == 0) {
             pthread_mutex_unlock(&f->lock);
-            if (e.kind == EV_ANSWER)
-                cancel(e.req);
+            if (e.fn == answer)
+                cancel(e.ud);
             else
                 e.fn(e.ud);
             pthread_mutex_lock(&f->lock);
@@ -1094,13 +1029,7 @@ static int t_timer(void *impl, long delay_ms, ddb_timer_fn *fn, void *ud)
         pthread_mutex_unlock(&f->lock);
         return -1;
     }
-    struct ev e = {
-        .due_ms = f->now_ms + (delay_ms > 0 ? (double)delay_ms : 0),
-        .kind = EV_TIMER,
-        .fn = fn,
-        .ud = ud,
-    };
-    heap_push(f, e);
+    push_event(f, f->now_ms + (delay_ms > 0 ? (double)delay_ms : 0), fn, ud);
     f->idle = 0;
     pthread_cond_signal(&f->wake);
     pthread_mutex_unlock(&f->lock);
@@ -1167,7 +1096,7 @@ size_t fake_transport_held(struct fake_transport *f)
 void fake_transport_drain(struct fake_transport *f)
 {
     pthread_mutex_lock(&f->lock);
-    while (!(f->idle && !f->sub_head && f->n_heap == 0 && f->n_slow == 0))
+    while (!(f->idle && !f->sub_head && ddb_timers_count(&f->events) == 0 && f->n_slow == 0))
         pthread_cond_wait(&f->quiet, &f->lock);
     pthread_mutex_unlock(&f->lock);
 }
@@ -1185,6 +1114,7 @@ struct fake_transport *fake_transport_new(void)
     pthread_cond_init(&f->wake, &ca);
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&f->quiet, NULL);
+    ddb_timers_init(&f->events);
     f->now_ms = START_MS;
     f->items = json_object();
     f->writes = json_object();
@@ -1208,7 +1138,7 @@ void fake_transport_free(struct fake_transport *f)
     for (size_t i = 0; i < f->nrecs; i++)
         record_free(f->recs[i]);
     free(f->recs);
-    free(f->heap);
+    ddb_timers_cleanup(&f->events);
     free(f->slow);
     free(f->script);
     free(f->table);

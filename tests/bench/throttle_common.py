@@ -1,0 +1,83 @@
+"""What throttle_read.py and throttle_write.py share: reading ddbfs's throttle log lines and
+measuring them against a budget (per-second consumption, the average, the highest window, goals).
+
+An event is (t, consumed, extra): t the monotonic seconds of ddbfs's log line, consumed the
+capacity units it reports, extra the benchmark's own field (a segment, a count of items). Stdlib
+only.
+"""
+
+import re
+
+# `ddbfs: info: throttle: key=value ...`; which fields count is the benchmark's business.
+THROTTLE_RE = re.compile(r"^ddbfs: info: throttle: (.*)$")
+FIELD_RE = re.compile(r"(\w+)=(\S+)")
+WINDOW_S = 5.0
+AVERAGE_GOAL = 0.03  # |average / budget - 1|
+WINDOW_GOAL = 1.10  # highest window / budget
+
+
+def per_second(events):
+    """Consumption in each whole second after the first event: [units in second 0, 1, ...]."""
+    if not events:
+        return []
+    t0 = events[0][0]
+    buckets = [0.0] * (int(events[-1][0] - t0) + 1)
+    for t, c, _ in events:
+        buckets[int(t - t0)] += c
+    return buckets
+
+
+def average_rate(events):
+    """Units/s between the first and the last event: the events after the first, over that time
+    (the first event's capacity was earned before the first timestamp)."""
+    if len(events) < 2:
+        return None
+    span = events[-1][0] - events[0][0]
+    return sum(c for _, c, _ in events[1:]) / span if span > 0 else None
+
+
+def highest_window(events, width=WINDOW_S):
+    """The highest units/s over any window [t, t + width) that starts at an event and lies inside
+    the run, and where it starts (seconds after the first event). None when the run is shorter."""
+    best = None
+    j = 0
+    total = 0.0
+    t_last = events[-1][0] if events else 0
+    for i, (t, _, _) in enumerate(events):
+        if t + width > t_last:
+            break
+        while j < len(events) and events[j][0] < t + width:
+            total += events[j][1]
+            j += 1
+        rate = total / width
+        if best is None or rate > best[0]:
+            best = (rate, t - events[0][0])
+        total -= events[i][1]
+    return best
+
+
+def report(events, budget, unit, wall, cost, timeline=False):
+    """Prints the timeline (when asked), the average and the highest window against their goals,
+    and the wall time, in `unit` (RCU or WCU). Returns True when both goals are met."""
+    avg = average_rate(events)
+    win = highest_window(events)
+    if timeline:
+        for s, c in enumerate(per_second(events)):
+            print(f"  second {s:4d}: {c:8.1f} {unit}  {c / budget * 100:6.1f}%")
+    ok = True
+    dev = avg / budget - 1
+    good = abs(dev) <= AVERAGE_GOAL
+    ok &= good
+    print(f"average:      {avg:8.2f} {unit}/s = {avg / budget * 100:6.1f}% of the budget "
+          f"(goal: within {AVERAGE_GOAL * 100:.0f}%)  {'met' if good else 'MISSED'}")
+    if win is None:
+        print(f"highest {WINDOW_S:.0f} s window: the run is shorter than {WINDOW_S:.0f} s  MISSED")
+        ok = False
+    else:
+        good = win[0] <= WINDOW_GOAL * budget
+        ok &= good
+        print(f"highest {WINDOW_S:.0f} s window: {win[0]:8.2f} {unit}/s = "
+              f"{win[0] / budget * 100:6.1f}% of the budget, at +{win[1]:.1f} s "
+              f"(goal: at most {WINDOW_GOAL * 100:.0f}%)  {'met' if good else 'MISSED'}")
+    print(f"wall time:    {wall:.2f} s for {cost / budget:.1f} s of budget")
+    return ok
