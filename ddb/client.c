@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/limits.h"
 #include "base/log.h"
 #include "ddb/sigv4.h"
@@ -48,12 +49,6 @@ struct call {
     struct ddb_error err; /* the last failure */
 };
 
-static double mono_default(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static time_t wall_default(void)
 {
@@ -107,7 +102,7 @@ struct ddb_client *ddb_client_new(const struct ddb_client_opts *opts, struct ddb
     if (c->backoff.base_ms <= 0 && c->backoff.cap_ms <= 0 && c->backoff.window_ms <= 0)
         ddb_backoff_init(&c->backoff);
     c->wallclock = opts->wallclock ? opts->wallclock : wall_default;
-    c->monoclock = opts->monoclock ? opts->monoclock : mono_default;
+    c->monoclock = opts->monoclock ? opts->monoclock : clock_mono;
     return c;
 fail:
     ddb_client_free(c);

@@ -5,6 +5,7 @@
  * Secrets (secret keys, session tokens) never reach a message or the log, and every copy we make
  * of one is zeroed before it is freed. */
 #include "ddb/creds.h"
+#include "base/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -239,12 +240,6 @@ static int process_timeout(const struct ddb_config *cfg)
     return (int)n;
 }
 
-static double monotonic_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Runs cmd with /bin/sh -c, its stdout into out (capped), its stdin and stderr shared with us.
  * Returns 0, or -1 with err filled.
@@ -304,9 +299,9 @@ static int run_process(const struct ddb_config *cfg, const char *cmd, struct buf
     close(fds[1]);
     fds[1] = -1;
 
-    double deadline = monotonic_now() + timeout_s;
+    double deadline = clock_mono() + timeout_s;
     for (;;) {
-        double left = deadline - monotonic_now();
+        double left = deadline - clock_mono();
         if (left <= 0) {
             snprintf(whatbuf, sizeof whatbuf, "did not finish within %d seconds and was killed",
                      timeout_s);
@@ -367,7 +362,7 @@ static int run_process(const struct ddb_config *cfg, const char *cmd, struct buf
             break;
         }
         if (w == 0) {
-            if (monotonic_now() >= deadline) {
+            if (clock_mono() >= deadline) {
                 snprintf(whatbuf, sizeof whatbuf, "did not finish within %d seconds and was killed",
                          timeout_s);
                 what = whatbuf;

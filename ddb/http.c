@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "base/limits.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "ddb/timers.h"
 
@@ -52,11 +53,10 @@ struct ddb_http {
     size_t n_pool, cap_pool;
 };
 
+/* The timers' clock: monotonic milliseconds. */
 static double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+    return clock_mono() * 1000.0;
 }
 
 /* ---- curl callbacks ---- */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/limits.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "fs/fs.h"
 #include "fs/schema.h"
@@ -401,17 +402,12 @@ void fs_table_invalidate(struct fs_table *t)
     pthread_mutex_unlock(&t->lock);
 }
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int fs_table_restoring(struct fs_table *t)
 {
     pthread_mutex_lock(&t->lock);
-    int r = t->created_here && (t->uploads > 0 || mono_now() - t->last_upload < FS_WRITTEN_TTL_S);
+    int r = t->created_here &&
+            (t->uploads > 0 || clock_mono() - t->last_upload < FS_WRITTEN_TTL_S);
     pthread_mutex_unlock(&t->lock);
     return r;
 }
@@ -420,6 +416,6 @@ void fs_table_upload_count(struct fs_table *t, int delta)
 {
     pthread_mutex_lock(&t->lock);
     t->uploads += delta;
-    t->last_upload = mono_now();
+    t->last_upload = clock_mono();
     pthread_mutex_unlock(&t->lock);
 }

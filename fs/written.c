@@ -7,13 +7,8 @@
 #include <time.h>
 
 #include "fs/fs.h"
+#include "base/clock.h"
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int expired(const struct fs_written *w, double now)
 {
@@ -25,7 +20,7 @@ static void retire(struct fs_table *t, struct fs_written *w);
 /* Under lock: forgets entries that have expired. */
 static void expire(struct fs_table *t)
 {
-    double now = mono_now();
+    double now = clock_mono();
     for (struct fs_written *w = t->written, *next; w; w = next) {
         next = w->next;
         if (expired(w, now))
@@ -78,7 +73,7 @@ static void now_ts(struct timespec *ts)
 
 static void touch(struct fs_written *w)
 {
-    w->changed = mono_now();
+    w->changed = clock_mono();
 }
 
 int fs_written_stat(struct fs_table *t, const char *name, struct stat *st)
