@@ -83,6 +83,15 @@ static int resolve(struct fs *fs, const char *path, struct where *w)
     return 0;
 }
 
+/* Resolves a path that must name a file in a table directory: 0, -EISDIR, or resolve's errno. */
+static int resolve_file(const char *path, struct where *w)
+{
+    int rc = resolve(get_fs(), path, w);
+    if (rc)
+        return rc;
+    return w->kind == K_FILE ? 0 : -EISDIR;
+}
+
 /* What a file name in a described table's directory is: a document, a segment, or nothing. */
 enum file_kind { F_NONE, F_SCHEMA, F_TTL, F_SEGMENT };
 
@@ -330,13 +339,10 @@ static int open_doc(struct fs_table *t, const char *file, struct fuse_file_info 
 
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
-    struct fs *fs = get_fs();
     struct where w;
-    int rc = resolve(fs, path, &w);
+    int rc = resolve_file(path, &w);
     if (rc)
         return rc;
-    if (w.kind != K_FILE)
-        return -EISDIR;
     if ((fi->flags & O_ACCMODE) != O_RDONLY) {
         struct stat st;
         mode_t mode = fs_written_stat(w.t, w.file, &st) == 0 ? st.st_mode : 0644;
@@ -450,13 +456,10 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
     struct handle *h = handle_of(fi);
     if (h && h->kind == H_UPLOAD)
         return fs_upload_truncate(h->u, size);
-    struct fs *fs = get_fs();
     struct where w;
-    int rc = resolve(fs, path, &w);
+    int rc = resolve_file(path, &w);
     if (rc)
         return rc;
-    if (w.kind != K_FILE)
-        return -EISDIR;
     /* open(O_TRUNC) of a name the table shows (cp over a backup's file): nothing is deleted;
      * the file's new contents are written into the table. */
     if (size == 0)
@@ -470,13 +473,10 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 
 static int op_unlink(const char *path)
 {
-    struct fs *fs = get_fs();
     struct where w;
-    int rc = resolve(fs, path, &w);
+    int rc = resolve_file(path, &w);
     if (rc)
         return rc;
-    if (w.kind != K_FILE)
-        return -EISDIR;
     if (fs_written_unlink(w.t, w.file) == 0)
         return 0; /* a file written earlier: its items stay in the table */
     log_error("rm %s refused: ddbfs never deletes items or tables (to extract a tar archive over "
