@@ -11,20 +11,8 @@
 #include <unistd.h>
 
 #include "ddb/table.h"
+#include "fake_env.h"
 #include "testbed.h"
-
-struct env {
-    const char *kv[16]; /* name, value pairs */
-};
-
-static const char *fake_getenv(const char *name, void *ud)
-{
-    struct env *e = ud;
-    for (int i = 0; e->kv[i]; i += 2)
-        if (strcmp(e->kv[i], name) == 0)
-            return e->kv[i + 1];
-    return NULL;
-}
 
 static char home[64];
 
@@ -38,17 +26,18 @@ static void write_file(const char *dir, const char *name, const char *text)
 {
     char path[256];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    fclose(f);
+    fake_env_write_file(path, text);
 }
 
 Test(client_errors, no_credentials_anywhere_is_one_clear_error)
 {
     make_home();
-    struct env e = {{"HOME", home, NULL}};
-    struct ddb_config_opts o = {.region = "us-east-1", .endpoint = "http://127.0.0.1:9", .getenv = fake_getenv, .getenv_ud = &e};
+    struct fake_env e = {0};
+    fake_env_set(&e, "HOME", home);
+    struct ddb_config_opts o = {.region = "us-east-1",
+                                .endpoint = "http://127.0.0.1:9",
+                                .getenv = fake_env_get,
+                                .getenv_ud = &e};
     struct ddb_config cfg;
     struct ddb_error err;
     ddb_error_clear(&err);
@@ -67,9 +56,12 @@ Test(client_errors, an_unknown_profile_is_named_in_the_error)
     char aws[128];
     snprintf(aws, sizeof aws, "%s/.aws", home);
     mkdir(aws, 0700);
-    write_file(aws, "credentials", "[default]\naws_access_key_id = AKIDTEST\naws_secret_access_key = s3cr3t\n");
-    struct env e = {{"HOME", home, NULL}};
-    struct ddb_config_opts o = {.profile = "nosuchprofile", .region = "us-east-1", .getenv = fake_getenv, .getenv_ud = &e};
+    write_file(aws, "credentials",
+               "[default]\naws_access_key_id = AKIDTEST\naws_secret_access_key = s3cr3t\n");
+    struct fake_env e = {0};
+    fake_env_set(&e, "HOME", home);
+    struct ddb_config_opts o = {
+        .profile = "nosuchprofile", .region = "us-east-1", .getenv = fake_env_get, .getenv_ud = &e};
     struct ddb_config cfg;
     struct ddb_error err;
     ddb_error_clear(&err);
@@ -85,9 +77,11 @@ Test(client_errors, a_malformed_credentials_file_names_its_path_and_line)
     char aws[128];
     snprintf(aws, sizeof aws, "%s/.aws", home);
     mkdir(aws, 0700);
-    write_file(aws, "credentials", "[default]\naws_access_key_id = AKIDTEST\nthis line is broken\n");
-    struct env e = {{"HOME", home, NULL}};
-    struct ddb_config_opts o = {.region = "us-east-1", .getenv = fake_getenv, .getenv_ud = &e};
+    write_file(aws, "credentials",
+               "[default]\naws_access_key_id = AKIDTEST\nthis line is broken\n");
+    struct fake_env e = {0};
+    fake_env_set(&e, "HOME", home);
+    struct ddb_config_opts o = {.region = "us-east-1", .getenv = fake_env_get, .getenv_ud = &e};
     struct ddb_config cfg;
     struct ddb_error err;
     ddb_error_clear(&err);
@@ -113,8 +107,12 @@ Test(client_errors, an_unreachable_endpoint_fails_with_the_cause_within_the_retr
 {
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", closed_port());
-    struct env e = {{"HOME", "/nonexistent", "AWS_ACCESS_KEY_ID", "AKIDTEST", "AWS_SECRET_ACCESS_KEY", "s3cr3t", NULL}};
-    struct ddb_config_opts o = {.region = "us-east-1", .endpoint = url, .getenv = fake_getenv, .getenv_ud = &e};
+    struct fake_env e = {0};
+    fake_env_set(&e, "HOME", "/nonexistent");
+    fake_env_set(&e, "AWS_ACCESS_KEY_ID", "AKIDTEST");
+    fake_env_set(&e, "AWS_SECRET_ACCESS_KEY", "s3cr3t");
+    struct ddb_config_opts o = {
+        .region = "us-east-1", .endpoint = url, .getenv = fake_env_get, .getenv_ud = &e};
     struct ddb_config cfg;
     struct ddb_error err;
     ddb_error_clear(&err);
@@ -122,7 +120,10 @@ Test(client_errors, an_unreachable_endpoint_fails_with_the_cause_within_the_retr
     struct ddb_creds_provider *p = ddb_creds_provider_new(&cfg, &err);
     cr_assert_not_null(p, "%s", err.message);
     struct ddb_http *h = ddb_http_new(NULL, &err);
-    struct ddb_client_opts co = {.endpoint = url, .region = "us-east-1", .creds = p, .transport = ddb_http_transport(h),
+    struct ddb_client_opts co = {.endpoint = url,
+                                 .region = "us-east-1",
+                                 .creds = p,
+                                 .transport = ddb_http_transport(h),
                                  .backoff = {.base_ms = 25, .cap_ms = 500, .window_ms = 2000}};
     struct ddb_client *c = ddb_client_new(&co, &err);
     cr_assert_not_null(c, "%s", err.message);

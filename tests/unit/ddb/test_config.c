@@ -6,18 +6,11 @@
 #include <unistd.h>
 
 #include "ddb/config.h"
+#include "fake_env.h"
 #include "ddb/ini.h"
 
 /* Each test gets a temporary HOME and an environment of its own, read through the injected
  * getenv: the process's environment and the real ~/.aws are never looked at. */
-
-#define ENV_MAX 16
-
-struct fake_env {
-    const char *names[ENV_MAX];
-    const char *values[ENV_MAX];
-    int n;
-};
 
 static struct fake_env env;
 static char home[64];
@@ -26,33 +19,9 @@ static char credentials_path[128];
 static struct ddb_config cfg;
 static struct ddb_error err;
 
-static const char *fake_getenv(const char *name, void *ud)
-{
-    struct fake_env *e = ud;
-    for (int i = 0; i < e->n; i++)
-        if (strcmp(e->names[i], name) == 0)
-            return e->values[i];
-    return NULL;
-}
-
 static void setenv_fake(const char *name, const char *value)
 {
-    for (int i = 0; i < env.n; i++)
-        if (strcmp(env.names[i], name) == 0) {
-            env.values[i] = value;
-            return;
-        }
-    cr_assert_lt(env.n, ENV_MAX);
-    env.names[env.n] = name;
-    env.values[env.n++] = value;
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f, "%s", path);
-    fputs(text, f);
-    fclose(f);
+    fake_env_set(&env, name, value);
 }
 
 static void setup(void)
@@ -90,7 +59,7 @@ static int load(const char *profile, const char *region, const char *endpoint)
         .profile = profile,
         .region = region,
         .endpoint = endpoint,
-        .getenv = fake_getenv,
+        .getenv = fake_env_get,
         .getenv_ud = &env,
     };
     ddb_config_cleanup(&cfg);
@@ -114,7 +83,7 @@ Test(config, uses_the_default_profile_when_none_is_named)
 
 Test(config, takes_the_profile_from_aws_profile_without_making_it_explicit)
 {
-    write_file(credentials_path, "[dev]\naws_access_key_id = AKID\n");
+    fake_env_write_file(credentials_path, "[dev]\naws_access_key_id = AKID\n");
     setenv_fake("AWS_PROFILE", "dev");
     load_ok(NULL, "us-east-1", NULL);
     cr_assert_str_eq(cfg.profile, "dev");
@@ -123,7 +92,7 @@ Test(config, takes_the_profile_from_aws_profile_without_making_it_explicit)
 
 Test(config, prefers_the_profile_option_to_aws_profile)
 {
-    write_file(config_path,
+    fake_env_write_file(config_path,
                "[profile ops]\nregion = eu-west-1\n[profile dev]\nregion = us-west-2\n");
     setenv_fake("AWS_PROFILE", "dev");
     load_ok("ops", NULL, NULL);
@@ -144,8 +113,8 @@ Test(config, takes_the_files_from_the_environment)
     char other_config[160], other_credentials[160];
     snprintf(other_config, sizeof other_config, "%s/cfg", home);
     snprintf(other_credentials, sizeof other_credentials, "%s/creds", home);
-    write_file(other_config, "[default]\nregion = ap-south-1\n");
-    write_file(config_path, "[default]\nregion = us-east-1\n");
+    fake_env_write_file(other_config, "[default]\nregion = ap-south-1\n");
+    fake_env_write_file(config_path, "[default]\nregion = us-east-1\n");
     setenv_fake("AWS_CONFIG_FILE", other_config);
     setenv_fake("AWS_SHARED_CREDENTIALS_FILE", other_credentials);
     load_ok(NULL, NULL, NULL);
@@ -161,7 +130,7 @@ Test(config, expands_a_tilde_in_the_file_variables)
 {
     char other_config[160];
     snprintf(other_config, sizeof other_config, "%s/cfg", home);
-    write_file(other_config, "[default]\nregion = ap-south-1\n");
+    fake_env_write_file(other_config, "[default]\nregion = ap-south-1\n");
     setenv_fake("AWS_CONFIG_FILE", "~/cfg");
     load_ok(NULL, NULL, NULL);
     cr_assert_str_eq(cfg.config_path, other_config);
@@ -178,8 +147,8 @@ Test(config, accepts_missing_files)
 
 Test(config, reads_profile_x_sections_in_the_config_file_and_plain_names_in_credentials)
 {
-    write_file(config_path, "[dev]\nregion = wrong-1\n[profile dev]\nregion = eu-west-1\n");
-    write_file(credentials_path, "[profile dev]\naws_access_key_id = WRONG\n"
+    fake_env_write_file(config_path, "[dev]\nregion = wrong-1\n[profile dev]\nregion = eu-west-1\n");
+    fake_env_write_file(credentials_path, "[profile dev]\naws_access_key_id = WRONG\n"
                                  "[dev]\naws_access_key_id = AKID\n");
     load_ok("dev", NULL, NULL);
     cr_assert_str_eq(cfg.region, "eu-west-1");
@@ -189,18 +158,18 @@ Test(config, reads_profile_x_sections_in_the_config_file_and_plain_names_in_cred
 
 Test(config, reads_the_default_profile_from_default_or_profile_default)
 {
-    write_file(config_path, "[default]\nregion = us-east-2\n");
+    fake_env_write_file(config_path, "[default]\nregion = us-east-2\n");
     load_ok(NULL, NULL, NULL);
     cr_assert_str_eq(cfg.region, "us-east-2");
 
-    write_file(config_path, "[profile default]\nregion = us-west-1\n");
+    fake_env_write_file(config_path, "[profile default]\nregion = us-west-1\n");
     load_ok(NULL, NULL, NULL);
     cr_assert_str_eq(cfg.region, "us-west-1");
 }
 
 Test(config, does_not_take_a_plain_profile_section_of_the_config_file)
 {
-    write_file(config_path, "[dev]\nregion = eu-west-1\n");
+    fake_env_write_file(config_path, "[dev]\nregion = eu-west-1\n");
     cr_assert_eq(load("dev", NULL, NULL), -1);
     cr_assert_eq(err.code, DDB_ECONFIG);
     cr_assert(strstr(err.message, "The config profile (dev) could not be found") != NULL, "%s",
@@ -209,8 +178,8 @@ Test(config, does_not_take_a_plain_profile_section_of_the_config_file)
 
 Test(config, looks_in_the_config_file_then_in_the_credentials_file)
 {
-    write_file(config_path, "[profile dev]\nregion = eu-west-1\nk = from-config\n");
-    write_file(credentials_path, "[dev]\nk = from-credentials\nonly = here\n");
+    fake_env_write_file(config_path, "[profile dev]\nregion = eu-west-1\nk = from-config\n");
+    fake_env_write_file(credentials_path, "[dev]\nk = from-credentials\nonly = here\n");
     load_ok("dev", NULL, NULL);
     cr_assert_str_eq(ddb_config_profile_get(&cfg, "k", 1, 1), "from-config");
     cr_assert_str_eq(ddb_config_profile_get(&cfg, "k", 0, 1), "from-credentials");
@@ -220,7 +189,7 @@ Test(config, looks_in_the_config_file_then_in_the_credentials_file)
 
 Test(config, reports_an_unknown_profile_and_the_files_it_read)
 {
-    write_file(config_path, "[default]\nregion = us-east-1\n");
+    fake_env_write_file(config_path, "[default]\nregion = us-east-1\n");
     setenv_fake("AWS_PROFILE", "nope");
     cr_assert_eq(load(NULL, NULL, NULL), -1);
     cr_assert_eq(err.code, DDB_ECONFIG);
@@ -240,14 +209,14 @@ Test(config, reports_an_explicit_default_profile_that_is_nowhere)
 
 Test(config, finds_a_profile_that_is_only_in_the_credentials_file)
 {
-    write_file(credentials_path, "[dev]\n");
+    fake_env_write_file(credentials_path, "[dev]\n");
     load_ok("dev", "us-east-1", NULL);
     cr_assert_str_eq(cfg.profile, "dev");
 }
 
 Test(config, names_the_file_and_line_of_a_malformed_file)
 {
-    write_file(credentials_path, "[default]\naws_access_key_id = AKID\noops\n");
+    fake_env_write_file(credentials_path, "[default]\naws_access_key_id = AKID\noops\n");
     cr_assert_eq(load(NULL, "us-east-1", NULL), -1);
     cr_assert_eq(err.code, DDB_ECONFIG);
     char expected[1024];
@@ -268,7 +237,7 @@ Test(config, leaves_a_config_that_can_be_cleaned_up_after_a_failure)
 
 Test(config, takes_the_region_option_first)
 {
-    write_file(config_path, "[default]\nregion = from-profile\n");
+    fake_env_write_file(config_path, "[default]\nregion = from-profile\n");
     setenv_fake("AWS_REGION", "from-aws-region");
     setenv_fake("AWS_DEFAULT_REGION", "from-default-region");
     load_ok(NULL, "from-option", NULL);
@@ -278,7 +247,7 @@ Test(config, takes_the_region_option_first)
 
 Test(config, takes_aws_region_before_aws_default_region)
 {
-    write_file(config_path, "[default]\nregion = from-profile\n");
+    fake_env_write_file(config_path, "[default]\nregion = from-profile\n");
     setenv_fake("AWS_REGION", "from-aws-region");
     setenv_fake("AWS_DEFAULT_REGION", "from-default-region");
     load_ok(NULL, NULL, NULL);
@@ -288,7 +257,7 @@ Test(config, takes_aws_region_before_aws_default_region)
 
 Test(config, takes_aws_default_region_before_the_profile)
 {
-    write_file(config_path, "[default]\nregion = from-profile\n");
+    fake_env_write_file(config_path, "[default]\nregion = from-profile\n");
     setenv_fake("AWS_DEFAULT_REGION", "from-default-region");
     setenv_fake("AWS_REGION", "");
     load_ok(NULL, NULL, NULL);
@@ -298,7 +267,7 @@ Test(config, takes_aws_default_region_before_the_profile)
 
 Test(config, takes_the_region_of_the_profile_last)
 {
-    write_file(config_path, "[profile dev]\nregion = eu-central-1\n");
+    fake_env_write_file(config_path, "[profile dev]\nregion = eu-central-1\n");
     load_ok("dev", NULL, NULL);
     cr_assert_str_eq(cfg.region, "eu-central-1");
     char expected[256];
@@ -308,14 +277,14 @@ Test(config, takes_the_region_of_the_profile_last)
 
 Test(config, takes_a_region_from_the_credentials_file)
 {
-    write_file(credentials_path, "[dev]\nregion = sa-east-1\n");
+    fake_env_write_file(credentials_path, "[dev]\nregion = sa-east-1\n");
     load_ok("dev", NULL, NULL);
     cr_assert_str_eq(cfg.region, "sa-east-1");
 }
 
 Test(config, says_how_to_give_a_region_when_there_is_none)
 {
-    write_file(config_path, "[default]\noutput = json\n");
+    fake_env_write_file(config_path, "[default]\noutput = json\n");
     cr_assert_eq(load(NULL, NULL, NULL), -1);
     cr_assert_eq(err.code, DDB_ECONFIG);
     cr_assert(strstr(err.message, "no region") != NULL, "%s", err.message);
@@ -336,7 +305,7 @@ Test(config, rejects_a_region_that_cannot_be_a_host_name)
 
 static void write_endpoint_profile(void)
 {
-    write_file(config_path, "[profile dev]\n"
+    fake_env_write_file(config_path, "[profile dev]\n"
                             "region = us-east-1\n"
                             "services = local\n"
                             "endpoint_url = http://profile:1\n"
@@ -390,7 +359,7 @@ Test(config, takes_the_services_section_before_the_profile_endpoint_url)
 
 Test(config, takes_the_profile_endpoint_url_when_services_has_no_dynamodb)
 {
-    write_file(config_path, "[profile dev]\nregion = us-east-1\nservices = local\n"
+    fake_env_write_file(config_path, "[profile dev]\nregion = us-east-1\nservices = local\n"
                             "endpoint_url = http://profile:1\n"
                             "[services local]\ns3 =\n  endpoint_url = http://s3:9\n");
     load_ok("dev", NULL, NULL);
@@ -427,7 +396,7 @@ Test(config, ignores_configured_endpoints_when_the_environment_says_so)
 
 Test(config, ignores_configured_endpoints_when_the_profile_says_so)
 {
-    write_file(config_path, "[profile dev]\nregion = us-east-1\n"
+    fake_env_write_file(config_path, "[profile dev]\nregion = us-east-1\n"
                             "ignore_configured_endpoint_urls = True\n"
                             "endpoint_url = http://profile:1\n");
     setenv_fake("AWS_ENDPOINT_URL", "http://env:4");
@@ -463,6 +432,6 @@ Test(config, treats_an_empty_variable_as_unset)
     load_ok(NULL, NULL, NULL);
     cr_assert_null(ddb_config_env(&cfg, "AWS_REGION"));
     cr_assert_str_eq(ddb_config_env(&cfg, "AWS_DEFAULT_REGION"), "us-west-2");
-    cr_assert_eq(cfg.getenv, fake_getenv);
+    cr_assert_eq(cfg.getenv, fake_env_get);
     cr_assert_eq(cfg.getenv_ud, &env);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ddb/config.h"
+#include "fake_env.h"
 #include "ddb/creds.h"
 
 /* Each test gets a temporary HOME and an environment of its own, read through the injected
@@ -19,14 +20,6 @@
 
 #define SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
 #define TOKEN "IQoJb3JpZ2luX2VjEXAMPLETOKENxyzzy"
-#define ENV_MAX 16
-
-struct fake_env {
-    const char *names[ENV_MAX];
-    const char *values[ENV_MAX];
-    int n;
-};
-
 static struct fake_env env;
 static char home[64];
 static char config_path[128];
@@ -46,28 +39,9 @@ static void assert_no_secret(const char *text)
     cr_assert_null(strstr(text, TOKEN), "a message holds the session token");
 }
 
-static const char *fake_getenv(const char *name, void *ud)
-{
-    struct fake_env *e = ud;
-    for (int i = 0; i < e->n; i++)
-        if (strcmp(e->names[i], name) == 0)
-            return e->values[i];
-    return NULL;
-}
-
 static void setenv_fake(const char *name, const char *value)
 {
-    cr_assert_lt(env.n, ENV_MAX);
-    env.names[env.n] = name;
-    env.values[env.n++] = value;
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f, "%s", path);
-    fputs(text, f);
-    fclose(f);
+    fake_env_set(&env, name, value);
 }
 
 static void setup(void)
@@ -105,7 +79,7 @@ static void load_config(const char *profile)
 {
     struct ddb_config_opts opts = {
         .profile = profile,
-        .getenv = fake_getenv,
+        .getenv = fake_env_get,
         .getenv_ud = &env,
     };
     cr_assert_eq(ddb_config_load(&opts, &cfg, &err), 0, "config: %s", err.message);
@@ -137,10 +111,10 @@ static void write_process(const char *body)
     char path[160], text[4096];
     snprintf(path, sizeof path, "%s/process.sh", home);
     snprintf(text, sizeof text, "#!/bin/sh\nCOUNT='%s'\n%s", count_path, body);
-    write_file(path, text);
+    fake_env_write_file(path, text);
     cr_assert_eq(chmod(path, 0700), 0);
     snprintf(text, sizeof text, "[default]\ncredential_process = %s\n", path);
-    write_file(config_path, text);
+    fake_env_write_file(config_path, text);
 }
 
 /* The number of times the script ran (it counts in count_path). */
@@ -188,7 +162,7 @@ Test(creds, takes_keys_from_the_environment)
 
 Test(creds, prefers_the_environment_when_the_profile_comes_from_aws_profile)
 {
-    write_file(credentials_path, "[dev]\naws_access_key_id = AKIDFILE\n"
+    fake_env_write_file(credentials_path, "[dev]\naws_access_key_id = AKIDFILE\n"
                                  "aws_secret_access_key = other\n");
     setenv_fake("AWS_PROFILE", "dev");
     setenv_fake("AWS_ACCESS_KEY_ID", "AKIDENV");
@@ -199,7 +173,7 @@ Test(creds, prefers_the_environment_when_the_profile_comes_from_aws_profile)
 
 Test(creds, skips_the_environment_when_the_profile_is_named_by_option)
 {
-    write_file(credentials_path, "[dev]\naws_access_key_id = AKIDFILE\n"
+    fake_env_write_file(credentials_path, "[dev]\naws_access_key_id = AKIDFILE\n"
                                  "aws_secret_access_key = " SECRET "\n");
     setenv_fake("AWS_ACCESS_KEY_ID", "AKIDENV");
     setenv_fake("AWS_SECRET_ACCESS_KEY", "env-secret");
@@ -213,10 +187,10 @@ Test(creds, skips_the_environment_when_the_profile_is_named_by_option)
 
 Test(creds, takes_keys_and_session_token_from_the_credentials_file)
 {
-    write_file(credentials_path, "[default]\naws_access_key_id = AKIDFILE\n"
+    fake_env_write_file(credentials_path, "[default]\naws_access_key_id = AKIDFILE\n"
                                  "aws_secret_access_key = " SECRET "\n"
                                  "aws_session_token = " TOKEN "\n");
-    write_file(config_path, "[default]\naws_access_key_id = AKIDCONFIG\n"
+    fake_env_write_file(config_path, "[default]\naws_access_key_id = AKIDCONFIG\n"
                             "aws_secret_access_key = other\n");
     provider_ok(NULL);
     cr_assert_str_eq(ddb_creds_source(prov), "shared credentials file");
@@ -228,9 +202,9 @@ Test(creds, takes_keys_and_session_token_from_the_credentials_file)
 
 Test(creds, takes_keys_from_the_config_file)
 {
-    write_file(config_path, "[profile dev]\naws_access_key_id = AKIDCONFIG\n"
+    fake_env_write_file(config_path, "[profile dev]\naws_access_key_id = AKIDCONFIG\n"
                             "aws_secret_access_key = " SECRET "\n");
-    write_file(credentials_path, "[other]\naws_access_key_id = X\naws_secret_access_key = Y\n");
+    fake_env_write_file(credentials_path, "[other]\naws_access_key_id = X\naws_secret_access_key = Y\n");
     provider_ok("dev");
     cr_assert_str_eq(ddb_creds_source(prov), "config file");
     cr_assert_eq(ddb_creds_get(prov, time(NULL), &creds, &err), 0, "%s", err.message);
@@ -240,7 +214,7 @@ Test(creds, takes_keys_from_the_config_file)
 
 Test(creds, reports_a_key_without_its_secret_in_a_file)
 {
-    write_file(credentials_path, "[dev]\naws_access_key_id = AKIDFILE\n"
+    fake_env_write_file(credentials_path, "[dev]\naws_access_key_id = AKIDFILE\n"
                                  "aws_session_token = " TOKEN "\n");
     cr_assert_eq(provider_fails("dev"), DDB_ECREDENTIALS);
     char expected[512];
@@ -252,7 +226,7 @@ Test(creds, reports_a_key_without_its_secret_in_a_file)
 
 Test(creds, reports_a_secret_without_its_key_in_a_file)
 {
-    write_file(config_path, "[default]\naws_secret_access_key = " SECRET "\n");
+    fake_env_write_file(config_path, "[default]\naws_secret_access_key = " SECRET "\n");
     cr_assert_eq(provider_fails(NULL), DDB_ECREDENTIALS);
     cr_assert(strstr(err.message, "has aws_secret_access_key but no aws_access_key_id") != NULL,
               "%s", err.message);
@@ -277,7 +251,7 @@ Test(creds, reports_a_secret_without_its_key_in_the_environment)
 
 Test(creds, says_what_was_tried_and_what_to_do_when_there_are_none)
 {
-    write_file(config_path, "[default]\nregion = us-east-1\n");
+    fake_env_write_file(config_path, "[default]\nregion = us-east-1\n");
     cr_assert_eq(provider_fails(NULL), DDB_ECREDENTIALS);
     cr_assert(strstr(err.message, "environment (AWS_ACCESS_KEY_ID not set)") != NULL, "%s",
               err.message);
@@ -291,7 +265,7 @@ Test(creds, says_what_was_tried_and_what_to_do_when_there_are_none)
 
 Test(creds, says_the_environment_was_skipped_for_a_named_profile)
 {
-    write_file(config_path, "[profile dev]\nregion = us-east-1\n");
+    fake_env_write_file(config_path, "[profile dev]\nregion = us-east-1\n");
     setenv_fake("AWS_ACCESS_KEY_ID", "AKIDENV");
     setenv_fake("AWS_SECRET_ACCESS_KEY", SECRET);
     cr_assert_eq(provider_fails("dev"), DDB_ECREDENTIALS);
@@ -343,11 +317,11 @@ Test(creds, finds_credential_process_in_the_credentials_file)
 {
     char path[160], text[512];
     snprintf(path, sizeof path, "%s/p.sh", home);
-    write_file(path, "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"A\", "
+    fake_env_write_file(path, "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"A\", "
                      "\"SecretAccessKey\": \"S\"}'\n");
     cr_assert_eq(chmod(path, 0700), 0);
     snprintf(text, sizeof text, "[dev]\ncredential_process = %s\n", path);
-    write_file(credentials_path, text);
+    fake_env_write_file(credentials_path, text);
     provider_ok("dev");
     cr_assert_str_eq(ddb_creds_source(prov), "credential_process");
 }
@@ -553,7 +527,7 @@ Test(creds, kills_a_process_that_takes_too_long)
 Test(creds, prefers_file_keys_to_credential_process)
 {
     write_process(COUNT_STEP "exit 1\n");
-    write_file(credentials_path, "[default]\naws_access_key_id = AKIDFILE\n"
+    fake_env_write_file(credentials_path, "[default]\naws_access_key_id = AKIDFILE\n"
                                  "aws_secret_access_key = " SECRET "\n");
     provider_ok(NULL);
     cr_assert_str_eq(ddb_creds_source(prov), "shared credentials file");
