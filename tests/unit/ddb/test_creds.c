@@ -61,6 +61,8 @@ static void setup(void)
     snprintf(count_path, sizeof count_path, "%s/count", home);
     setenv_fake("HOME", home);
     setenv_fake("AWS_REGION", "us-east-1");
+    /* The chain ends with instance metadata: never ask 169.254.169.254 from a test. */
+    setenv_fake("AWS_EC2_METADATA_DISABLED", "true");
 }
 
 static void teardown(void)
