@@ -1,0 +1,131 @@
+"""End-to-end: shard=K/M. M mounts side by side, each with its own shard of one table, export
+exactly the table's items between them, no item twice, and together consume capacity at no more
+than the table's budget (read_capacity=R is the table's; each host reads at R/M).
+
+    tests/harness/with-dynalite env DDBFS_BIN=build/fs/ddbfs DDBLOAD_BIN=build/tests/tools/ddbload \\
+        python3 tests/e2e/run.py test_shard
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+import ddbfs_e2e as e2e
+
+ITEMS = 1500
+PAD = 2000  # bytes per item: ~3.5 MB
+SEGMENTS = 6  # divisible by 2 and 3
+SECONDS = 8.0  # how long a throttled export of the whole table should take at its budget
+THROTTLE_RE = re.compile(r"throttle: table=(\S+) segment=(\d+)/(\d+) consumed=([\d.]+) t=([\d.]+)")
+
+
+def setUpModule():
+    e2e.require_fuse()
+
+
+class Shards(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.table = e2e.unique_name("shard")
+        e2e.load_table(cls.table, ITEMS, start=1, pad=PAD)
+        cls.cost = e2e.scan_cost(cls.table)
+        cls.items = e2e.scan_table(cls.table, ("pk", "sk"))
+        cls.budget = cls.cost / SECONDS
+
+    def export_in_shards(self, m_hosts):
+        workdir = tempfile.mkdtemp(prefix="ddbfs-e2e-shard.")
+        mounts = []
+        try:
+            for k in range(m_hosts):
+                mounts.append(e2e.Mount([f"tables={self.table}", f"segments={SEGMENTS}",
+                                         f"shard={k}/{m_hosts}",
+                                         f"read_capacity={self.budget:.3f}",
+                                         "log_throttle"]).start())
+            names = {}
+            for k, m in enumerate(mounts):
+                names[k] = sorted(os.listdir(m.path(self.table)))
+                want = ["_schema.json"] + [f"segment-{i:04d}-of-{SEGMENTS:04d}.json"
+                                           for i in range(SEGMENTS) if i % m_hosts == k]
+                self.assertEqual(names[k], sorted(want), f"shard {k}/{m_hosts}")
+                other = f"segment-{(k + 1) % m_hosts:04d}-of-{SEGMENTS:04d}.json"
+                with self.assertRaises(FileNotFoundError, msg=f"{other} on shard {k}"):
+                    os.stat(m.path(self.table, other))
+            # Every host copies its shard at once, as M pods would.
+            t0 = time.monotonic()
+            procs = [subprocess.Popen(["cp", "-r", m.path(self.table),
+                                       os.path.join(workdir, f"out{k}")],
+                                      stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                     for k, m in enumerate(mounts)]
+            for p in procs:
+                _, err = p.communicate(timeout=600)
+                self.assertEqual(p.returncode, 0, err)
+                self.assertEqual(err, b"")
+            elapsed = time.monotonic() - t0
+            logs = [m.log() for m in mounts]
+            for m in mounts:
+                m.stop()
+            mounts = []
+
+            merged, duplicates = {}, []
+            for k in range(m_hosts):
+                exp = e2e.read_export(os.path.join(workdir, f"out{k}"), ("pk", "sk"))
+                self.assertEqual(exp.problems, [])
+                self.assertEqual(exp.duplicates, [])
+                for key, item in exp.items.items():
+                    if key in merged:
+                        duplicates.append(key)
+                    merged[key] = item
+            self.assertEqual(duplicates, [], "an item was exported by two shards")
+            self.assertEqual(e2e.diff_items(merged, self.items), "")
+
+            # Capacity: the shards' throttle lines together.
+            events = []
+            for k, log in enumerate(logs):
+                self.assertIn(f"shard {k}/{m_hosts}", log)
+                for mt in THROTTLE_RE.finditer(log):
+                    seg = int(mt.group(2))
+                    self.assertEqual(seg % m_hosts, k, f"shard {k} scanned segment {seg}")
+                    events.append((float(mt.group(5)), float(mt.group(4))))
+            events.sort()
+            consumed = sum(c for _, c in events)
+            span = events[-1][0] - events[0][0]
+            rate = sum(c for _, c in events[1:]) / span if span > 0 else float("inf")
+            msg = (f"M={m_hosts}: {consumed:.0f} RCU (a full scan costs {self.cost:.0f}) in "
+                   f"{elapsed:.1f} s, {rate:.1f} RCU/s together against a table budget of "
+                   f"{self.budget:.1f}")
+            print(f"\n  {msg}", flush=True)
+            self.assertLessEqual(consumed, self.cost * 1.5 + 10, msg)
+            self.assertLessEqual(rate, self.budget * 1.2, "over the table's budget: " + msg)
+            expected = self.cost / self.budget
+            self.assertGreaterEqual(elapsed, 0.6 * expected, "over the table's budget: " + msg)
+            # Together at the full budget, not 1/M of it each.
+            self.assertLessEqual(elapsed, 2.0 * expected + 10, "below the budget: " + msg)
+        finally:
+            for m in mounts:
+                m.stop(check=False)
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def test_two_shards_export_the_table_once_within_its_budget(self):
+        self.export_in_shards(2)
+
+    def test_three_shards_export_the_table_once_within_its_budget(self):
+        self.export_in_shards(3)
+
+    def test_a_shard_without_segments_or_out_of_range_is_refused(self):
+        for opts, want in ((["shard=1/3"], "needs segments=N"),
+                           (["shard=1/3", "segments=2"], "needs segments=N with N at least 3"),
+                           (["shard=3/3", "segments=6"], "bad value for option shard=3/3"),
+                           (["shard=x", "segments=6"], "bad value for option shard=x")):
+            status, output, mounted = e2e.run_ddbfs_expecting_refusal(
+                opts + [f"endpoint={e2e.endpoint()}"])
+            self.assertFalse(mounted)
+            self.assertNotIn(status, (0, None), output)
+            self.assertIn(want, output)
+
+
+if __name__ == "__main__":
+    unittest.main()
