@@ -115,6 +115,38 @@ class Shards(unittest.TestCase):
     def test_three_shards_export_the_table_once_within_its_budget(self):
         self.export_in_shards(3)
 
+    def test_the_contrib_script_backs_up_each_shard_once(self):
+        """contrib/shard-backup.sh, as the Kubernetes Indexed Job (JOB_COMPLETION_INDEX) and the
+        AWS Batch array job (AWS_BATCH_JOB_ARRAY_INDEX) run it, into one destination."""
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "contrib",
+                              "shard-backup.sh")
+        workdir = tempfile.mkdtemp(prefix="ddbfs-e2e-shard-script.")
+        dest = os.path.join(workdir, "backup")
+        os.mkdir(dest)
+        try:
+            for k, index_var in enumerate(("JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX")):
+                env = dict(os.environ, SHARD_COUNT="2", SEGMENTS=str(SEGMENTS), DEST=dest,
+                           MNT=os.path.join(workdir, f"mnt{k}"),
+                           CACHE_DIR=os.path.join(workdir, f"cache{k}"),
+                           DDB_REGION="us-east-1",
+                           DDBFS_OPTIONS=f"tables={self.table},endpoint={e2e.endpoint()}",
+                           PATH=os.path.dirname(e2e.ddbfs_bin()) + ":" + os.environ["PATH"])
+                env[index_var] = str(k)
+                proc = e2e.run(["sh", script], env=env, timeout=300)
+                out = (proc.stdout + proc.stderr).decode(errors="replace")
+                self.assertEqual(proc.returncode, 0, out)
+                self.assertIn(f"shard {k} of 2", out)
+                self.assertFalse(e2e.is_mounted(os.path.join(workdir, f"mnt{k}")))
+            exp = e2e.read_export(os.path.join(dest, self.table), ("pk", "sk"), SEGMENTS)
+            self.assertEqual(exp.problems, [])
+            self.assertEqual(exp.duplicates, [])
+            self.assertEqual(e2e.diff_items(exp.items, self.items), "")
+        finally:
+            for k in range(2):
+                if e2e.is_mounted(os.path.join(workdir, f"mnt{k}")):
+                    e2e.fusermount_unmount(os.path.join(workdir, f"mnt{k}"))
+            shutil.rmtree(workdir, ignore_errors=True)
+
     def test_a_shard_without_segments_or_out_of_range_is_refused(self):
         for opts, want in ((["shard=1/3"], "needs segments=N"),
                            (["shard=1/3", "segments=2"], "needs segments=N with N at least 3"),
