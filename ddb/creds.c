@@ -490,9 +490,39 @@ out:
     return rc;
 }
 
+/* Profiles that assume a role from another profile's credentials, or sign in with IAM Identity
+ * Center (SSO): sources of botocore's that ddbfs does not have. Said plainly, with a way round,
+ * rather than falling through to a source the user did not mean. */
+static enum load_result load_unsupported(const struct ddb_config *cfg, struct ddb_credentials *out,
+                                         struct buf *why, struct ddb_error *err)
+{
+    const char *arn = ddb_config_profile_get(cfg, "role_arn", 1, 0);
+    const char *from = ddb_config_profile_get(cfg, "source_profile", 1, 0);
+    const char *what = NULL;
+    (void)out;
+    if (!from)
+        from = ddb_config_profile_get(cfg, "credential_source", 1, 0);
+    if (arn && arn[0] && from && from[0])
+        what = "assumes a role (role_arn with source_profile or credential_source)";
+    else if (ddb_config_profile_get(cfg, "sso_session", 1, 0) ||
+             ddb_config_profile_get(cfg, "sso_start_url", 1, 0))
+        what = "signs in with IAM Identity Center (sso_session or sso_start_url)";
+    if (!what) {
+        buf_addstr(why, "role and SSO profiles (none)");
+        return LOAD_SKIPPED;
+    }
+    ddb_error_set(err, DDB_ECREDENTIALS,
+                  "profile %s %s, which ddbfs does not support yet. To use it, add a profile with "
+                  "\"credential_process = aws configure export-credentials --profile %s --format "
+                  "process\" to %s and mount with -o profile= that profile",
+                  cfg->profile, what, cfg->profile, cfg->config_path);
+    return LOAD_ERROR;
+}
+
 /* The chain, in the AWS CLI's (botocore's) order. */
 static const struct source chain[] = {
     {"environment", load_env},
+    {"role or SSO profile", load_unsupported},
     {"web identity", ddb_creds_load_web_identity},
     {"shared credentials file", load_credentials_file},
     {"credential_process", load_process},

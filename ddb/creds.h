@@ -2,6 +2,8 @@
  * creds.c per source:
  *   1. environment: AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN), unless a
  *      profile was named explicitly by option
+ *   (a profile that assumes a role with source_profile / credential_source, or uses SSO, is
+ *   refused here with a way round: credential_process = aws configure export-credentials)
  *   2. web identity (creds_web_identity.c): AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE
  *      (+ AWS_ROLE_SESSION_NAME), or the profile's role_arn + web_identity_token_file
  *      (+ role_session_name), through STS AssumeRoleWithWebIdentity (unsigned) at

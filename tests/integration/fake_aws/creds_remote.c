@@ -158,7 +158,8 @@ Test(imds, takes_a_token_then_the_role_then_its_credentials)
     use_imds();
     provider_ok("instance metadata");
     cr_assert(strncmp(creds.access_key_id, "ASIAFAKEIMDS", 12) == 0, "%s", creds.access_key_id);
-    cr_assert(creds.secret_access_key && strncmp(creds.secret_access_key, "FAKESECRETIMDS", 14) == 0);
+    cr_assert(creds.secret_access_key &&
+              strncmp(creds.secret_access_key, "FAKESECRETIMDS", 14) == 0);
     cr_assert(creds.session_token && strncmp(creds.session_token, "FAKETOKENIMDS", 13) == 0);
     cr_assert_gt(creds.expiration, time(NULL) + 3600);
     char *log = server_log();
@@ -225,7 +226,8 @@ Test(imds, fails_fast_when_nothing_answers)
     ddb_config_cleanup(&cfg);
     fake_env_set(&env, "AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1");
     provider_fails();
-    assert_has(err.message, "instance metadata (no answer from http://127.0.0.1:1/latest/api/token");
+    assert_has(err.message,
+               "instance metadata (no answer from http://127.0.0.1:1/latest/api/token");
 }
 
 Test(imds, is_skipped_when_disabled)
@@ -274,8 +276,7 @@ Test(container, sends_the_token_file_and_reads_it_again_on_refresh)
     fake_env_set(&env, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "container-auth-ignored");
     write_file(token_path, "container-auth-1\n");
     char sc[200];
-    snprintf(sc, sizeof sc,
-             "{\"container\": {\"auth\": \"container-auth-1\", \"expire_in\": %d}}",
+    snprintf(sc, sizeof sc, "{\"container\": {\"auth\": \"container-auth-1\", \"expire_in\": %d}}",
              DDB_CREDS_REFRESH_S + 100);
     scenario(sc);
     provider_ok("container");
@@ -286,8 +287,7 @@ Test(container, sends_the_token_file_and_reads_it_again_on_refresh)
     ddb_credentials_cleanup(&creds);
 
     write_file(token_path, "container-auth-2");
-    snprintf(sc, sizeof sc,
-             "{\"container\": {\"auth\": \"container-auth-2\", \"expire_in\": %d}}",
+    snprintf(sc, sizeof sc, "{\"container\": {\"auth\": \"container-auth-2\", \"expire_in\": %d}}",
              DDB_CREDS_REFRESH_S + 100);
     scenario(sc);
     cr_redirect_stderr();
@@ -353,7 +353,8 @@ Test(web_identity, assumes_the_role_with_the_token_file)
     scenario("{\"sts\": {\"token\": \"web-identity-jwt-1\"}}");
     provider_ok("web identity");
     cr_assert(strncmp(creds.access_key_id, "ASIAFAKESTS", 11) == 0, "%s", creds.access_key_id);
-    cr_assert(creds.secret_access_key && strncmp(creds.secret_access_key, "FAKESECRETSTS", 13) == 0);
+    cr_assert(creds.secret_access_key &&
+              strncmp(creds.secret_access_key, "FAKESECRETSTS", 13) == 0);
     cr_assert(creds.session_token && strncmp(creds.session_token, "FAKETOKENSTS", 12) == 0);
     cr_assert_gt(creds.expiration, time(NULL) + 1800);
     char *log = server_log();
@@ -410,7 +411,8 @@ Test(web_identity, reports_the_sts_error_and_what_to_do)
     scenario("{\"sts\": {\"token\": \"web-identity-jwt-good\"}}");
     provider_fails();
     assert_has(err.message, "web identity: STS AssumeRoleWithWebIdentity at ");
-    assert_has(err.message, "/sts/ answered HTTP 400 InvalidIdentityToken: Couldn't verify the token");
+    assert_has(err.message,
+               "/sts/ answered HTTP 400 InvalidIdentityToken: Couldn't verify the token");
     assert_has(err.message, "check that the token file holds a current token");
 }
 

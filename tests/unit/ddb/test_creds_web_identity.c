@@ -44,8 +44,8 @@ Test(creds_web_identity, reads_the_credentials_in_any_order)
     cr_assert_str_eq(c.access_key_id, "ASIAX");
     cr_assert_str_eq(c.secret_access_key, "s/ecret");
     cr_assert_str_eq(c.session_token, "tok&en");
-    struct tm tm = {.tm_year = 130, .tm_mon = 0, .tm_mday = 2, .tm_hour = 3, .tm_min = 4,
-                    .tm_sec = 5};
+    struct tm tm = {
+        .tm_year = 130, .tm_mon = 0, .tm_mday = 2, .tm_hour = 3, .tm_min = 4, .tm_sec = 5};
     cr_assert_eq(c.expiration, timegm(&tm));
 }
 

@@ -13,8 +13,8 @@ Test(opts, parses_a_shard)
     cr_assert_eq(fs_opts_parse_shard("2/3", &k, &m), 0);
     cr_assert_eq(k, 2);
     cr_assert_eq(m, 3);
-    const char *bad[] = {"", "3", "3/3", "4/3", "0/0", "-1/3", "1/-3", "a/3", "1/3x", "1/ 3",
-                         " 1/3", "1/1000001", "1/3/4", "1.0/3"};
+    const char *bad[] = {"",    "3",    "3/3",  "4/3",  "0/0",       "-1/3",  "1/-3",
+                         "a/3", "1/3x", "1/ 3", " 1/3", "1/1000001", "1/3/4", "1.0/3"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         cr_expect_eq(fs_opts_parse_shard(bad[i], &k, &m), -1, "\"%s\" was taken", bad[i]);
 }
