@@ -58,6 +58,8 @@ int ddb_creds_http_send(const struct ddb_config *cfg, struct ddb_creds_http *r)
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     const char *ca = ddb_config_env(cfg, "AWS_CA_BUNDLE");
+    if (!ca && (ca = ddb_config_profile_get(cfg, "ca_bundle", 1, 0)) && !ca[0])
+        ca = NULL;
     if (ca)
         curl_easy_setopt(e, CURLOPT_CAINFO, ca);
     if (r->direct)

@@ -69,8 +69,8 @@ struct ddb_creds_http {
     struct buf answer; /* the body, capped at DDB_CREDS_ANSWER_MAX */
 };
 
-/* Sends the request once: TLS verified (AWS_CA_BUNDLE, through cfg, names a CA file), no
- * redirects followed, http and https only. Returns 0 when an answer came (any status), -1 when
+/* Sends the request once: TLS verified (AWS_CA_BUNDLE or the profile's ca_bundle names a CA file),
+ * no redirects followed, http and https only. Returns 0 when an answer came (any status), -1 when
  * none did (error and timed_out say why). The caller frees r->answer with
  * ddb_creds_http_cleanup (which zeroes it: answers hold secrets). */
 int ddb_creds_http_send(const struct ddb_config *cfg, struct ddb_creds_http *r);
