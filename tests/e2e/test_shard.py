@@ -102,8 +102,9 @@ class Shards(unittest.TestCase):
             self.assertLessEqual(rate, self.budget * 1.2, "over the table's budget: " + msg)
             expected = self.cost / self.budget
             self.assertGreaterEqual(elapsed, 0.6 * expected, "over the table's budget: " + msg)
-            # Together at the full budget, not 1/M of it each.
-            self.assertLessEqual(elapsed, 2.0 * expected + 10, "below the budget: " + msg)
+            # Together at the full budget (a host at 1/M of its share would give R/M in all).
+            self.assertGreaterEqual(rate, 0.6 * self.budget, "below the budget: " + msg)
+            self.assertLessEqual(elapsed, 3.0 * expected + 15, "far below the budget: " + msg)
         finally:
             for m in mounts:
                 m.stop(check=False)
