@@ -6,6 +6,7 @@ than the table's budget (read_capacity=R is the table's; each host reads at R/M)
         python3 tests/e2e/run.py test_shard
 """
 
+import json
 import os
 import re
 import shutil
@@ -115,6 +116,62 @@ class Shards(unittest.TestCase):
 
     def test_three_shards_export_the_table_once_within_its_budget(self):
         self.export_in_shards(3)
+
+    def test_two_shards_restore_one_table_within_its_write_budget(self):
+        """Host k writes the backup's segments i with i % 2 == k into the same existing table; the
+        table gets every item and the hosts together write at the table's write budget."""
+        workdir = tempfile.mkdtemp(prefix="ddbfs-e2e-shard-restore.")
+        backup = os.path.join(workdir, "backup")
+        target = e2e.unique_name("shard-restore")
+        mounts = []
+        try:
+            with e2e.Mount([f"tables={self.table}", f"segments={SEGMENTS}"]) as m:
+                e2e.run(["cp", "-r", m.path(self.table), backup], check=True)
+            with open(os.path.join(backup, "_schema.json")) as f:
+                request = json.load(f)
+            request["TableName"] = target
+            e2e.create_table(request)
+            cost = 0.0  # WCU: one per started KB of each item, as DynamoDB charges PutItem
+            for item in self.items.values():
+                cost += -(-len(json.dumps(item)) // 1024)
+            budget = cost / SECONDS
+            for k in range(2):
+                mounts.append(e2e.Mount([f"tables={target}", f"segments={SEGMENTS}",
+                                         f"shard={k}/2", f"write_capacity={budget:.3f}",
+                                         "log_throttle"]).start())
+            t0 = time.monotonic()
+            procs = []
+            for k, m in enumerate(mounts):
+                files = [os.path.join(backup, f"segment-{i:04d}-of-{SEGMENTS:04d}.json")
+                         for i in range(SEGMENTS) if i % 2 == k]
+                # Under names of their own: no stat of the table's segments (no export first).
+                args = ["sh", "-c", 'for f in "$@"; do cp "$f" "$0/restore-$(basename "$f")" '
+                        '|| exit 1; done', m.path(target)] + files
+                procs.append(subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                              stderr=subprocess.PIPE))
+            for p in procs:
+                _, err = p.communicate(timeout=600)
+                self.assertEqual(p.returncode, 0, err)
+            elapsed = time.monotonic() - t0
+            logs = [m.log() for m in mounts]
+            for m in mounts:
+                m.stop()
+            mounts = []
+            self.assertEqual(e2e.diff_items(e2e.scan_table(target, ("pk", "sk")), self.items), "")
+            events = sorted((float(mt.group(2)), float(mt.group(1))) for log in logs
+                            for mt in re.finditer(r"throttle: table=\S+ write consumed=([\d.]+) "
+                                                  r"t=([\d.]+)", log))
+            span = events[-1][0] - events[0][0]
+            rate = sum(c for _, c in events[1:]) / span if span > 0 else float("inf")
+            msg = (f"restore of {sum(c for _, c in events):.0f} WCU by 2 shards in {elapsed:.1f} s: "
+                   f"{rate:.1f} WCU/s together against a table budget of {budget:.1f}")
+            print(f"\n  {msg}", flush=True)
+            self.assertLessEqual(rate, budget * 1.2, "over the table's budget: " + msg)
+            self.assertGreaterEqual(rate, 0.6 * budget, "below the budget: " + msg)
+        finally:
+            for m in mounts:
+                m.stop(check=False)
+            shutil.rmtree(workdir, ignore_errors=True)
 
     def test_the_contrib_script_backs_up_each_shard_once(self):
         """contrib/shard-backup.sh, as the Kubernetes Indexed Job (JOB_COMPLETION_INDEX) and the
