@@ -218,9 +218,9 @@ static int resolve_region(const struct ddb_config_opts *opts, struct ddb_config 
     return set_string(&cfg->region, r, err);
 }
 
-/* The profile's "services = NAME" -> [services NAME] dynamodb = endpoint_url = URL (config file
- * only, as botocore). Borrowed or NULL. */
-static const char *services_endpoint(struct ddb_config *cfg)
+/* The profile's "services = NAME" -> [services NAME] SERVICE = endpoint_url = URL (config file
+ * only, as botocore). Borrowed or NULL; from (DDB_CONFIG_FROM_MAX bytes) says where. */
+static const char *services_endpoint(const struct ddb_config *cfg, const char *service, char *from)
 {
     const char *path;
     const char *services = profile_lookup(cfg, "services", 1, 1, &path);
@@ -228,10 +228,35 @@ static const char *services_endpoint(struct ddb_config *cfg)
     if (!services || !services[0] || !cfg->config)
         return NULL;
     snprintf(sect, sizeof sect, "services %s", services);
-    const char *e = ddb_ini_get_sub(cfg->config, sect, "dynamodb", "endpoint_url");
+    const char *e = ddb_ini_get_sub(cfg->config, sect, service, "endpoint_url");
     if (!e || !e[0])
         return NULL;
-    set_from(cfg->endpoint_from, "[%s] in %s (profile %s)", sect, cfg->config_path, cfg->profile);
+    set_from(from, "[%s] in %s (profile %s)", sect, cfg->config_path, cfg->profile);
+    return e;
+}
+
+const char *ddb_config_service_endpoint(const struct ddb_config *cfg, const char *service,
+                                        const char *env_name, char *from)
+{
+    const char *e, *path;
+    char var[128];
+    const char *ignore = ddb_config_env(cfg, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+    if (!ignore)
+        ignore = ddb_config_profile_get(cfg, "ignore_configured_endpoint_urls", 1, 1);
+    if (is_true(ignore))
+        return NULL;
+    snprintf(var, sizeof var, "AWS_ENDPOINT_URL_%s", env_name);
+    if ((e = ddb_config_env(cfg, var))) {
+        set_from(from, "%s", var);
+    } else if ((e = ddb_config_env(cfg, "AWS_ENDPOINT_URL"))) {
+        set_from(from, "AWS_ENDPOINT_URL");
+    } else if ((e = services_endpoint(cfg, service, from))) {
+        /* from set */
+    } else if ((e = profile_lookup(cfg, "endpoint_url", 1, 1, &path)) && e[0]) {
+        set_from(from, "profile %s in %s", cfg->profile, path);
+    } else {
+        return NULL;
+    }
     return e;
 }
 
@@ -252,7 +277,7 @@ static int resolve_endpoint(const struct ddb_config_opts *opts, struct ddb_confi
         set_from(cfg->endpoint_from, "AWS_ENDPOINT_URL_DYNAMODB");
     } else if ((e = ddb_config_env(cfg, "AWS_ENDPOINT_URL"))) {
         set_from(cfg->endpoint_from, "AWS_ENDPOINT_URL");
-    } else if ((e = services_endpoint(cfg))) {
+    } else if ((e = services_endpoint(cfg, "dynamodb", cfg->endpoint_from))) {
         /* endpoint_from set */
     } else if ((e = profile_lookup(cfg, "endpoint_url", 1, 1, &path)) && e[0]) {
         set_from(cfg->endpoint_from, "profile %s in %s", cfg->profile, path);

@@ -64,4 +64,13 @@ const char *ddb_config_env(const struct ddb_config *cfg, const char *name);
 const char *ddb_config_profile_get(const struct ddb_config *cfg, const char *key, int from_config,
                                    int from_credentials);
 
+/* The endpoint configured for another service (for example "sts", env name "STS"), in the same
+ * order as dynamodb's: AWS_ENDPOINT_URL_<ENV_NAME>, AWS_ENDPOINT_URL, the profile's services
+ * section, the profile's endpoint_url (none when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS or
+ * ignore_configured_endpoint_urls is true). Borrowed, or NULL when none is configured; not
+ * checked (the caller says when it is not a URL). from (DDB_CONFIG_FROM_MAX bytes) says where it
+ * came from. */
+const char *ddb_config_service_endpoint(const struct ddb_config *cfg, const char *service,
+                                        const char *env_name, char *from);
+
 #endif

@@ -24,22 +24,15 @@
 #include "base/buf.h"
 #include "base/limits.h"
 #include "base/log.h"
+#include "ddb/creds_source.h"
 
 extern char **environ;
 
 #define NOTE_MAX 2048 /* what the chain tried, for the final message */
 
-/* What a source's load function returns. */
-enum load_result {
-    LOAD_ERROR = -1,  /* err filled */
-    LOAD_SKIPPED = 0, /* does not apply; a note was added to why */
-    LOAD_OK = 1,      /* out filled */
-};
-
 struct source {
     const char *name;
-    enum load_result (*load)(const struct ddb_config *cfg, struct ddb_credentials *out,
-                             struct buf *why, struct ddb_error *err);
+    ddb_creds_load_fn *load;
 };
 
 struct ddb_creds_provider {
@@ -48,6 +41,7 @@ struct ddb_creds_provider {
     pthread_mutex_t mu;           /* guards cur; held only to copy */
     pthread_mutex_t refresh_mu;   /* one reload at a time; held while a source loads */
     struct ddb_credentials cur;
+    time_t last_try; /* when the last reload started (guarded by refresh_mu) */
 };
 
 /* ---- struct ddb_credentials ---- */
@@ -86,9 +80,8 @@ int ddb_credentials_copy(struct ddb_credentials *dst, const struct ddb_credentia
     return 0;
 }
 
-/* Fills c from key, secret and an optional token (copied). Returns LOAD_OK or LOAD_ERROR. */
-static enum load_result fill(struct ddb_credentials *c, const char *key, const char *secret,
-                             const char *token, struct ddb_error *err)
+enum load_result ddb_creds_fill(struct ddb_credentials *c, const char *key, const char *secret,
+                                const char *token, struct ddb_error *err)
 {
     memset(c, 0, sizeof(*c));
     if (!(c->access_key_id = strdup(key)) || !(c->secret_access_key = strdup(secret)) ||
@@ -122,7 +115,7 @@ static enum load_result load_env(const struct ddb_config *cfg, struct ddb_creden
                       key ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID", cfg->profile);
         return LOAD_ERROR;
     }
-    return fill(out, key, secret, ddb_config_env(cfg, "AWS_SESSION_TOKEN"), err);
+    return ddb_creds_fill(out, key, secret, ddb_config_env(cfg, "AWS_SESSION_TOKEN"), err);
 }
 
 /* The keys of the profile in one file. */
@@ -154,7 +147,7 @@ static enum load_result load_keys(const struct ddb_config *cfg, int config_file,
                       key ? "aws_secret_access_key" : "aws_access_key_id");
         return LOAD_ERROR;
     }
-    return fill(out, key, secret, token, err);
+    return ddb_creds_fill(out, key, secret, token, err);
 }
 
 static enum load_result load_credentials_file(const struct ddb_config *cfg,
@@ -172,9 +165,7 @@ static enum load_result load_config_file(const struct ddb_config *cfg, struct dd
 
 /* ---- credential_process ---- */
 
-/* Parses "2026-11-22T10:00:00Z" (fractions of a second and a +HH:MM / -HH:MM offset allowed).
- * Returns 0 or -1. */
-static int parse_iso8601(const char *s, time_t *out)
+int ddb_creds_parse_time(const char *s, time_t *out)
 {
     struct tm tm = {0};
     int n = 0;
@@ -239,7 +230,6 @@ static int process_timeout(const struct ddb_config *cfg)
         return DDB_CREDS_PROCESS_TIMEOUT_S;
     return (int)n;
 }
-
 
 /* Runs cmd with /bin/sh -c, its stdout into out (capped), its stdin and stderr shared with us.
  * Returns 0, or -1 with err filled.
@@ -475,15 +465,16 @@ static enum load_result load_process(const struct ddb_config *cfg, struct ddb_cr
     }
     time_t exp = 0;
     if (expiration && !json_is_null(expiration) &&
-        (!json_is_string(expiration) || parse_iso8601(json_string_value(expiration), &exp) < 0)) {
+        (!json_is_string(expiration) ||
+         ddb_creds_parse_time(json_string_value(expiration), &exp) < 0)) {
         ddb_error_set(err, DDB_ECREDENTIALS,
                       "credential_process of profile %s (%s) printed an Expiration that is not an "
                       "ISO 8601 time such as 2026-11-22T10:00:00Z",
                       cfg->profile, cmd);
         goto out;
     }
-    rc = fill(out, json_string_value(key), json_string_value(secret),
-              json_is_string(token) ? json_string_value(token) : NULL, err);
+    rc = ddb_creds_fill(out, json_string_value(key), json_string_value(secret),
+                        json_is_string(token) ? json_string_value(token) : NULL, err);
     if (rc == LOAD_OK)
         out->expiration = exp;
 
@@ -499,12 +490,45 @@ out:
     return rc;
 }
 
-/* The chain, in order. Web identity, container and instance metadata sources go here later. */
+/* Profiles that assume a role from another profile's credentials, or sign in with IAM Identity
+ * Center (SSO): sources of botocore's that ddbfs does not have. Said plainly, with a way round,
+ * rather than falling through to a source the user did not mean. */
+static enum load_result load_unsupported(const struct ddb_config *cfg, struct ddb_credentials *out,
+                                         struct buf *why, struct ddb_error *err)
+{
+    const char *arn = ddb_config_profile_get(cfg, "role_arn", 1, 0);
+    const char *from = ddb_config_profile_get(cfg, "source_profile", 1, 0);
+    const char *what = NULL;
+    (void)out;
+    if (!from)
+        from = ddb_config_profile_get(cfg, "credential_source", 1, 0);
+    if (arn && arn[0] && from && from[0])
+        what = "assumes a role (role_arn with source_profile or credential_source)";
+    else if (ddb_config_profile_get(cfg, "sso_session", 1, 0) ||
+             ddb_config_profile_get(cfg, "sso_start_url", 1, 0))
+        what = "signs in with IAM Identity Center (sso_session or sso_start_url)";
+    if (!what) {
+        buf_addstr(why, "role and SSO profiles (none)");
+        return LOAD_SKIPPED;
+    }
+    ddb_error_set(err, DDB_ECREDENTIALS,
+                  "profile %s %s, which ddbfs does not support yet. To use it, add a profile with "
+                  "\"credential_process = aws configure export-credentials --profile %s --format "
+                  "process\" to %s and mount with -o profile= that profile",
+                  cfg->profile, what, cfg->profile, cfg->config_path);
+    return LOAD_ERROR;
+}
+
+/* The chain, in the AWS CLI's (botocore's) order. */
 static const struct source chain[] = {
     {"environment", load_env},
+    {"role or SSO profile", load_unsupported},
+    {"web identity", ddb_creds_load_web_identity},
     {"shared credentials file", load_credentials_file},
-    {"config file", load_config_file},
     {"credential_process", load_process},
+    {"config file", load_config_file},
+    {"container", ddb_creds_load_container},
+    {"instance metadata", ddb_creds_load_imds},
 };
 
 /* ---- the provider ---- */
@@ -545,7 +569,8 @@ struct ddb_creds_provider *ddb_creds_provider_new(const struct ddb_config *cfg,
         ddb_error_set(err, DDB_ECREDENTIALS,
                       "no AWS credentials found for profile %s. Tried: %s. To fix: set "
                       "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add the profile to %s, or "
-                      "configure credential_process",
+                      "configure credential_process, or run where an instance or container role "
+                      "is available",
                       cfg->profile, buf_str(&why), cfg->credentials_path);
         goto fail;
     }
@@ -608,6 +633,7 @@ static int reload(struct ddb_creds_provider *p, time_t now, struct ddb_error *er
     struct ddb_credentials c = {0};
     struct buf why;
     buf_init(&why, NOTE_MAX);
+    p->last_try = now;
     enum load_result r = load_from(p->src, p->cfg, &c, &why, err);
     if (r == LOAD_SKIPPED)
         ddb_error_set(err, DDB_ECREDENTIALS, "the credentials of profile %s are gone from %s: %s",
@@ -622,6 +648,11 @@ static int reload(struct ddb_creds_provider *p, time_t now, struct ddb_error *er
         ddb_credentials_cleanup(&c);
         return -1;
     }
+    if (c.expiration)
+        log_info("credentials from %s refreshed for profile %s (they expire in %lld s)",
+                 p->src->name, p->cfg->profile, (long long)(c.expiration - now));
+    else
+        log_info("credentials from %s reloaded for profile %s", p->src->name, p->cfg->profile);
     pthread_mutex_lock(&p->mu);
     ddb_credentials_cleanup(&p->cur);
     p->cur = c;
@@ -641,6 +672,10 @@ int ddb_creds_get(struct ddb_creds_provider *p, time_t now, struct ddb_credentia
         pthread_mutex_lock(&p->refresh_mu);
         /* Another thread may have refreshed while this one waited. */
         c = copy_if(p, now, fresh, out);
+        /* A source that just answered (or failed) is not asked again at once while the cached
+         * credentials still serve: no storm of requests from every thread that signs. */
+        if (c == 0 && p->last_try && now >= p->last_try && now - p->last_try < DDB_CREDS_RETRY_S)
+            c = copy_if(p, now, valid, out);
         if (c == 0) {
             ddb_error_clear(&lerr);
             if (reload(p, now, &lerr) > 0) {

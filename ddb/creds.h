@@ -1,15 +1,32 @@
-/* Credentials, found along the AWS CLI's chain:
+/* Credentials, found along the AWS CLI's (botocore's) chain, one row of the chain table in
+ * creds.c per source:
  *   1. environment: AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN), unless a
  *      profile was named explicitly by option
- *   2. shared credentials file: the profile's aws_access_key_id / aws_secret_access_key
+ *   (a profile that assumes a role with source_profile / credential_source, or uses SSO, is
+ *   refused here with a way round: credential_process = aws configure export-credentials)
+ *   2. web identity (creds_web_identity.c): AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE
+ *      (+ AWS_ROLE_SESSION_NAME), or the profile's role_arn + web_identity_token_file
+ *      (+ role_session_name), through STS AssumeRoleWithWebIdentity (unsigned) at
+ *      https://sts.REGION.amazonaws.com or the configured STS endpoint; the token file is read
+ *      again on every refresh. The variables are ignored when a profile was named by option.
+ *   3. shared credentials file: the profile's aws_access_key_id / aws_secret_access_key
  *      (/ aws_session_token)
- *   3. config file: the same keys in the profile's section
  *   4. credential_process in the profile (either file): the command's JSON output
  *      {"Version":1,"AccessKeyId","SecretAccessKey","SessionToken","Expiration"}
- *   (later: web identity, container credentials, EC2 instance metadata; each is a source in the
- *   chain table in creds.c)
- * The first source that applies is used from then on; credentials that expire are refreshed from
- * the same source before they do (DDB_CREDS_REFRESH_S ahead). */
+ *   5. config file: the same keys as 3 in the profile's section
+ *   6. container (creds_container.c): AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (on 169.254.170.2)
+ *      or AWS_CONTAINER_CREDENTIALS_FULL_URI (https, or http to loopback or the EKS pod identity
+ *      addresses), with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE / _TOKEN as Authorization
+ *   7. instance metadata (creds_imds.c): IMDSv2 (token PUT, then the role's credentials), IMDSv1
+ *      when the token is refused with 403/404/405 unless AWS_EC2_METADATA_V1_DISABLED;
+ *      AWS_EC2_METADATA_SERVICE_ENDPOINT or the profile's ec2_metadata_service_endpoint,
+ *      AWS_EC2_METADATA_DISABLED=true turns it off; 1 s timeouts (AWS_METADATA_SERVICE_TIMEOUT),
+ *      so that a machine without it fails fast
+ * The first source that applies is used from then on (one that applies but fails ends the chain
+ * with its error); credentials that expire are refreshed from the same source before they do
+ * (DDB_CREDS_REFRESH_S ahead), at most once every DDB_CREDS_RETRY_S while the cached ones still
+ * serve. The remote sources block (libcurl easy calls, see creds_source.h): never call
+ * ddb_creds_get on the I/O thread. */
 #ifndef DDB_CREDS_H
 #define DDB_CREDS_H
 
@@ -20,6 +37,7 @@
 
 #define DDB_CREDS_REFRESH_S (5 * 60)   /* refresh this long before expiry */
 #define DDB_CREDS_PROCESS_TIMEOUT_S 60 /* credential_process must answer within this */
+#define DDB_CREDS_RETRY_S 10           /* a source is asked again no sooner than this */
 
 struct ddb_credentials {
     char *access_key_id;     /* owned */

@@ -272,6 +272,8 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
             filler(buf, FS_TTL_NAME, NULL, 0, 0);
         for (unsigned i = 0; i < w.t->nseg; i++) {
             char name[96];
+            if (!fs_opts_shard_owns(&w.t->fs->opts, i))
+                continue;
             fs_segment_name(w.t, i, name, sizeof name);
             filler(buf, name, NULL, 0, 0);
         }

@@ -28,6 +28,7 @@ static const struct fuse_opt spec[] = {
     OPT("cache_ttl=%s", cache_ttl_s),
     OPT("format=%s", format_s),
     OPT("ca_file=%s", ca_file),
+    OPT("shard=%s", shard_s),
     OPT("consistent_read", consistent_read),
     OPT("log_throttle", log_throttle),
     FUSE_OPT_KEY("-h", KEY_HELP),
@@ -111,6 +112,24 @@ int fs_parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
+int fs_opts_parse_shard(const char *s, unsigned *k, unsigned *m)
+{
+    unsigned long kk, mm;
+    char *end;
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    kk = strtoul(s, &end, 10);
+    if (errno || *end != '/' || end[1] < '0' || end[1] > '9')
+        return -1;
+    mm = strtoul(end + 1, &end, 10);
+    if (errno || *end || mm < 1 || mm > DDB_SEGMENTS_MAX || kk >= mm)
+        return -1;
+    *k = (unsigned)kk;
+    *m = (unsigned)mm;
+    return 0;
+}
+
 static int parse_double(const char *s, double *out)
 {
     errno = 0;
@@ -188,6 +207,20 @@ int fs_opts_check(struct fs_opts *o)
         BAD("bad value for option endpoint=%s: expected a URL such as "
             "https://dynamodb.us-east-1.amazonaws.com",
             o->endpoint);
+    o->shard_k = 0;
+    o->shard_m = 1;
+    if (o->shard_s && fs_opts_parse_shard(o->shard_s, &o->shard_k, &o->shard_m))
+        BAD("bad value for option shard=%s: expected K/M, this host's shard K (0 to M-1, as "
+            "JOB_COMPLETION_INDEX) of M hosts, such as shard=0/3",
+            o->shard_s);
+    if (o->shard_m > 1 && !o->segments)
+        BAD("option shard=%s needs segments=N (the same N on all %u hosts, at least %u), so that "
+            "every host splits each table the same way",
+            o->shard_s, o->shard_m, o->shard_m);
+    if (o->shard_m > 1 && o->segments < o->shard_m)
+        BAD("option shard=%s needs segments=N with N at least %u (segments=%u would leave a host "
+            "without a segment)",
+            o->shard_s, o->shard_m, o->segments);
     if (o->tables && !*o->tables)
         BAD("bad value for option tables=: expected table names or shell globs separated by ':'");
     if (!o->source)
@@ -225,7 +258,7 @@ void fs_opts_cleanup(struct fs_opts *o)
 {
     char **strs[] = {&o->source, &o->region, &o->profile, &o->endpoint, &o->tables,
                      &o->segments_s, &o->read_percent_s, &o->read_capacity_s, &o->write_percent_s, &o->write_capacity_s, &o->cache_dir,
-                     &o->cache_size_s, &o->cache_ttl_s, &o->format_s, &o->ca_file};
+                     &o->cache_size_s, &o->cache_ttl_s, &o->format_s, &o->ca_file, &o->shard_s};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -266,6 +299,9 @@ void fs_opts_usage(const char *prog)
            "    -o cache_ttl=SECONDS   a snapshot not used for this long is taken again\n"
            "                           (default %d)\n"
            "    -o ca_file=FILE        CA certificates for TLS (default: the system's)\n"
+           "    -o shard=K/M           show this host only segments i with i %% M == K (K from 0,\n"
+           "                           as JOB_COMPLETION_INDEX) and use 1/M of each budget, so\n"
+           "                           M hosts share one table; needs segments=N, N >= M\n"
            "    -o log_throttle        log the capacity every Scan page and BatchWriteItem\n"
            "                           consumed (benchmarks)\n"
            "\n",

@@ -31,6 +31,7 @@ struct fs_opts {
     char *cache_ttl_s;
     char *format_s;
     char *ca_file;
+    char *shard_s;    /* "K/M" */
     int consistent_read;
     int log_throttle;
     int show_help;
@@ -46,6 +47,7 @@ struct fs_opts {
     uint64_t cache_size;
     double cache_ttl;
     enum fs_format format;
+    unsigned shard_k, shard_m; /* this host's shard K of M (0 of 1: every segment) */
 };
 
 /* Parses args (options are removed from it; FUSE's own stay). Returns 0, or -1 after printing a
@@ -58,6 +60,13 @@ void fs_opts_usage(const char *prog);
 
 /* "1G", "512M", "100k", "12345" -> bytes. Returns 0 or -1. */
 int fs_parse_size(const char *s, uint64_t *out);
+/* shard=K/M: 1 when segment i is this host's (i % M == K), always when there is no shard. */
+static inline int fs_opts_shard_owns(const struct fs_opts *o, unsigned i)
+{
+    return o->shard_m <= 1 || i % o->shard_m == o->shard_k;
+}
+/* "K/M" -> *k, *m (0 <= K < M, 1 <= M <= 1,000,000). Returns 0 or -1. */
+int fs_opts_parse_shard(const char *s, unsigned *k, unsigned *m);
 /* 1 when name matches one of the colon-separated globs (or globs is NULL). */
 int fs_opts_table_wanted(const struct fs_opts *o, const char *name);
 

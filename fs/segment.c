@@ -260,7 +260,7 @@ void fs_table_prefetch(struct fs_table *t)
 {
     pthread_mutex_lock(&t->lock);
     for (unsigned i = 0; i < t->nseg; i++)
-        if (!t->segs[i].running)
+        if (!t->segs[i].running && fs_opts_shard_owns(&t->fs->opts, i))
             t->segs[i].queued = 1;
     pthread_mutex_unlock(&t->lock);
     kick(t);

@@ -36,6 +36,8 @@ long fs_segment_parse(const struct fs_table *t, const char *name)
         return -1;
     char want[96];
     fs_segment_name(t, i, want, sizeof want);
+    if (!fs_opts_shard_owns(&t->fs->opts, i)) /* another host's (shard=K/M) */
+        return -1;
     return strcmp(want, name) == 0 ? (long)i : -1;
 }
 
@@ -272,6 +274,11 @@ int fs_table_describe(struct fs_table *t)
              t->name, t->info.on_demand ? "on-demand" : "provisioned", t->read_budget,
              t->write_budget, t->nseg, t->nseg == 1 ? "" : "s", t->parallel,
              t->parallel == 1 ? "" : "s");
+    if (fs->opts.shard_m > 1)
+        log_info("table %s: shard %u/%u: this host shows segments i with i %% %u == %u, at 1/%u of "
+                 "the table's budgets",
+                 t->name, fs->opts.shard_k, fs->opts.shard_m, fs->opts.shard_m, fs->opts.shard_k,
+                 fs->opts.shard_m);
     pthread_mutex_unlock(&t->lock);
 out:
     free(schema_text);

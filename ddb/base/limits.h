@@ -15,6 +15,7 @@
 #define DDB_LINE_MAX (DDB_BATCH_REQUEST_MAX)     /* one restore line */
 #define DDB_ERRMSG_MAX 1024                      /* an error message kept for the user */
 #define DDB_CREDS_PROCESS_OUTPUT_MAX (64u << 10) /* credential_process stdout */
+#define DDB_CREDS_ANSWER_MAX (64u << 10)         /* a metadata, container or STS answer */
 #define DDB_SIGV4_TEXT_MAX (64u << 10)           /* a canonical request or string to sign */
 #define DDB_CONFIG_FILE_MAX (4u << 20)           /* ~/.aws/config or credentials */
 

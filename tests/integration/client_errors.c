@@ -34,6 +34,7 @@ Test(client_errors, no_credentials_anywhere_is_one_clear_error)
     make_home();
     struct fake_env e = {0};
     fake_env_set(&e, "HOME", home);
+    fake_env_set(&e, "AWS_EC2_METADATA_DISABLED", "true"); /* never 169.254.169.254 */
     struct ddb_config_opts o = {.region = "us-east-1",
                                 .endpoint = "http://127.0.0.1:9",
                                 .getenv = fake_env_get,

@@ -61,6 +61,8 @@ static void setup(void)
     snprintf(count_path, sizeof count_path, "%s/count", home);
     setenv_fake("HOME", home);
     setenv_fake("AWS_REGION", "us-east-1");
+    /* The chain ends with instance metadata: never ask 169.254.169.254 from a test. */
+    setenv_fake("AWS_EC2_METADATA_DISABLED", "true");
 }
 
 static void teardown(void)
@@ -532,6 +534,28 @@ Test(creds, prefers_file_keys_to_credential_process)
     provider_ok(NULL);
     cr_assert_str_eq(ddb_creds_source(prov), "shared credentials file");
     cr_assert_eq(process_runs(), 0);
+}
+
+Test(creds, says_how_to_use_a_profile_that_assumes_a_role_or_uses_sso)
+{
+    fake_env_write_file(config_path, "[profile admin]\nrole_arn = arn:aws:iam::1:role/a\n"
+                                     "source_profile = base\n[profile base]\n"
+                                     "aws_access_key_id = A\naws_secret_access_key = " SECRET "\n"
+                                     "[profile sso]\nsso_session = corp\n");
+    cr_assert_eq(provider_fails("admin"), DDB_ECREDENTIALS);
+    cr_assert(strstr(err.message, "profile admin assumes a role (role_arn with source_profile") !=
+                  NULL,
+              "%s", err.message);
+    cr_assert(strstr(err.message, "credential_process = aws configure export-credentials "
+                                  "--profile admin --format process") != NULL,
+              "%s", err.message);
+    ddb_config_cleanup(&cfg);
+    cr_assert_eq(provider_fails("sso"), DDB_ECREDENTIALS);
+    cr_assert(strstr(err.message, "profile sso signs in with IAM Identity Center") != NULL, "%s",
+              err.message);
+    ddb_config_cleanup(&cfg);
+    provider_ok("base");
+    cr_assert_str_eq(ddb_creds_source(prov), "config file");
 }
 
 /* ---- struct ddb_credentials ---- */

@@ -68,3 +68,18 @@ Test(segments, never_more_than_dynamodb_allows)
 {
     cr_expect_eq(fs_auto_segments(1e18, 1e9), DDB_SEGMENTS_MAX);
 }
+
+Test(budget, a_shard_gets_its_share_of_every_budget)
+{
+    struct fs_opts o = {.read_percent = 0.5, .write_percent = 0.5, .shard_k = 1, .shard_m = 4};
+    struct ddb_table_info t = {.on_demand = 0, .read_capacity = 1000, .write_capacity = 800};
+    cr_expect_float_eq(fs_read_budget(&o, &t), 125, 1e-9);
+    cr_expect_float_eq(fs_write_budget(&o, &t), 100, 1e-9);
+    o.read_capacity = 300;
+    o.write_capacity = 60;
+    cr_expect_float_eq(fs_read_budget(&o, &t), 75, 1e-9);
+    cr_expect_float_eq(fs_write_budget(&o, &t), 15, 1e-9);
+    o.shard_m = 1;
+    o.shard_k = 0;
+    cr_expect_float_eq(fs_read_budget(&o, &t), 300, 1e-9);
+}
