@@ -238,6 +238,23 @@ class EndpointTest(unittest.TestCase):
             self.assertEqual(os.listdir(m.mountpoint), [table])
             self.assertIn(f"endpoint {e2e.endpoint()}", m.log())
 
+    def test_other_schemes_are_refused(self):
+        for how, url in (("option", "file:///etc/passwd"), ("env", "ftp://127.0.0.1:1/"),
+                         ("env", "dict://127.0.0.1:1/")):
+            opts = [f"cache_dir={self.workdir}/cache"]
+            env = {"AWS_CONFIG_FILE": self.config, "AWS_ENDPOINT_URL": None,
+                   "AWS_ENDPOINT_URL_DYNAMODB": None}
+            if how == "option":
+                opts.append(f"endpoint={url}")
+            else:
+                env["AWS_ENDPOINT_URL_DYNAMODB"] = url
+            with sec.environ(**env):
+                status, out, mounted = e2e.run_ddbfs_expecting_refusal(opts, timeout=30)
+            self.assertFalse(mounted)
+            self.assertNotEqual(status, 0, out)
+            self.assertIn(url, out)
+            self.assertRegex(out, r"http:// or https://|a URL such as https://")
+
     def test_redirects_are_not_followed(self):
         seen = []
         target = socket.socket()
