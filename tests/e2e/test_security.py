@@ -370,6 +370,38 @@ class SecretsTest(unittest.TestCase):
         self.assertNotEqual(status, 0)
         self.assertNoSecret("a refusal's output", out, [secret, token])
 
+    def test_bad_credential_process_output_is_refused_without_showing_it(self):
+        secret = _distinctive("BadProcSecret", 20)
+        token = _distinctive("BadProcToken", 64)
+        good = {"Version": 1, "AccessKeyId": "AKIDBAD", "SecretAccessKey": secret,
+                "SessionToken": token}
+        outputs = {
+            "cut short": json.dumps(good)[:-20],
+            "version 2": json.dumps(dict(good, Version=2)),
+            "bad expiration": json.dumps(dict(good, Expiration=f"at {secret} {token}")),
+            "token not a string": json.dumps(dict(good, SessionToken=[token])),
+            "no access key": json.dumps(dict(good, AccessKeyId="")),
+            "an array": json.dumps([secret, token]),
+        }
+        for what, text in outputs.items():
+            script = os.path.join(self.workdir, "bad-creds.sh")
+            with open(script, "w") as f:
+                f.write("#!/bin/sh\ncat <<'EOF'\n" + text + "\nEOF\n")
+            os.chmod(script, 0o700)
+            config = os.path.join(self.workdir, "config")
+            with open(config, "w") as f:
+                f.write(f"[profile bad]\nregion = us-east-1\ncredential_process = {script}\n")
+            with sec.environ(AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None,
+                             AWS_SESSION_TOKEN=None, AWS_CONFIG_FILE=config,
+                             AWS_SHARED_CREDENTIALS_FILE=os.path.join(self.workdir, "none")):
+                status, out, mounted = e2e.run_ddbfs_expecting_refusal(
+                    ["profile=bad", f"cache_dir={self.workdir}/cache"], extra_args=["-d"])
+            self.assertFalse(mounted, what)
+            self.assertNotEqual(status, 0, f"{what}: {out}")
+            self.assertIn("credential_process", out, what)
+            self.assertNoSecret(f"the refusal of credential_process output {what}", out,
+                                [secret, token])
+
     def test_credential_process_secrets_never_appear_in_any_output(self):
         secret = _distinctive("ProcSecretKey", 20)
         token = _distinctive("ProcSessionToken", 64)
