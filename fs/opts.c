@@ -265,7 +265,11 @@ void fs_opts_usage(const char *prog)
            "                           room for the segments being copied at once\n"
            "    -o cache_ttl=SECONDS   a snapshot not used for this long is taken again\n"
            "                           (default %d)\n"
-           "    -o ca_file=FILE        CA certificates for TLS (default: the system's)\n"
+           "    -o ca_file=FILE        CA certificates for TLS (default: the system's);\n"
+           "                           certificates are always verified\n"
+           "    -o allow_other         let other users use the mount (FUSE's); ddbfs then turns\n"
+           "                           on default_permissions: by the modes it reports, they\n"
+           "                           may list and read tables, not write into them\n"
            "    -o log_throttle        log the capacity every Scan page and BatchWriteItem\n"
            "                           consumed (benchmarks)\n"
            "\n",
