@@ -381,6 +381,8 @@ static void on_answer(struct ddb_http_req *r, void *ud)
         cls = strcmp(r->error, "canceled") == 0 ? DDB_RETRY_NEVER : DDB_RETRY_TRANSIENT;
         if (cls == DDB_RETRY_NEVER)
             k->err.code = DDB_ECANCELED;
+        else if (r->permanent)
+            cls = DDB_RETRY_NEVER; /* an untrusted TLS certificate stays untrusted */
     } else {
         ddb_error_from_response(&k->err, r->status, r->response.data ? r->response.data : "",
                                 r->response.len, r->request_id);

@@ -186,13 +186,16 @@ static void start(struct ddb_http *h, struct ddb_http_req *r)
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    /* Only http and https, never a redirect (DynamoDB does not send one; a Location elsewhere
+     * would carry the signed request away), and TLS certificates verified, peer and host name,
+     * unless the caller asked otherwise. Said here, not left to curl's defaults. */
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, h->opts.insecure ? 0L : 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, h->opts.insecure ? 0L : 2L);
     if (h->opts.ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, h->opts.ca_file);
-    if (h->opts.insecure) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
     if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
         r->priv = NULL;
         xfer_put(h, x);
@@ -206,6 +209,29 @@ static void start(struct ddb_http *h, struct ddb_http_req *r)
         h->active->prev = x;
     h->active = x;
     h->in_flight++;
+}
+
+/* Failures of TLS trust: the certificate chain, the host name, the CA file. A retry would fail
+ * the same way, so they are permanent. */
+static int tls_trust_failure(CURLcode rc)
+{
+    return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+           rc == CURLE_SSL_ISSUER_ERROR || rc == CURLE_SSL_CRL_BADFILE;
+}
+
+/* Says why the server was refused and what to do (the message reaches the user's terminal when
+ * ddbfs checks the endpoint before mounting). */
+static void tls_explain(struct ddb_http *h, struct ddb_http_req *r, CURLcode rc, const char *why)
+{
+    r->permanent = 1;
+    if (rc == CURLE_SSL_CACERT_BADFILE)
+        snprintf(r->error, sizeof r->error, "cannot use the CA certificates in %s (ca_file=): %s",
+                 h->opts.ca_file ? h->opts.ca_file : "the system's store", why);
+    else
+        snprintf(r->error, sizeof r->error,
+                 "the server's TLS certificate is not trusted (%s); if it is signed by a private "
+                 "CA, give that CA's certificate with -o ca_file=FILE",
+                 why);
 }
 
 static void unlink_active(struct ddb_http *h, struct xfer *x)
@@ -235,12 +261,14 @@ static void complete(struct ddb_http *h, CURL *e, CURLcode rc)
         r->status = 0;
         r->transport_failed = 1;
         r->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+        const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
         if (x->overflow)
             snprintf(r->error, sizeof r->error, "response larger than %u bytes",
                      (unsigned)DDB_RESPONSE_MAX);
+        else if (tls_trust_failure(rc))
+            tls_explain(h, r, rc, why);
         else
-            snprintf(r->error, sizeof r->error, "%s",
-                     x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+            snprintf(r->error, sizeof r->error, "%s", why);
     }
     xfer_put(h, x);
     pthread_mutex_lock(&h->lock);
@@ -463,6 +491,7 @@ int ddb_http_submit(struct ddb_http *h, struct ddb_http_req *r)
     r->status = 0;
     r->transport_failed = 0;
     r->timed_out = 0;
+    r->permanent = 0;
     r->error[0] = '\0';
     r->request_id[0] = '\0';
     r->priv = NULL;

@@ -31,6 +31,7 @@ struct ddb_http_req {
     long status;          /* HTTP status, 0 when no answer was received */
     int transport_failed; /* 1: connect, send, receive or timeout failure (see error) */
     int timed_out;        /* 1: the failure was a timeout */
+    int permanent;        /* 1: a retry cannot help (the TLS certificate is not trusted) */
     char error[256];      /* the transport's message when transport_failed */
     char request_id[80];  /* x-amzn-RequestId */
     struct buf response;  /* body, capped at DDB_RESPONSE_MAX; emptied by submit */

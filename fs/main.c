@@ -157,6 +157,30 @@ static int mkdir_parents(const char *dir)
     return 0;
 }
 
+/* Whether the FUSE options let users other than the mounting one in (allow_other, allow_root). */
+static int lets_others_in(const struct fuse_args *args)
+{
+    for (int i = 1; i < args->argc; i++) {
+        const char *a = args->argv[i];
+        if (strcmp(a, "-o") == 0 && i + 1 < args->argc)
+            a = args->argv[++i];
+        else if (strncmp(a, "-o", 2) == 0)
+            a += 2;
+        else
+            continue;
+        while (*a) {
+            size_t len = strcspn(a, ",");
+            if ((len == 11 && strncmp(a, "allow_other", 11) == 0) ||
+                (len == 10 && strncmp(a, "allow_root", 10) == 0))
+                return 1;
+            a += len;
+            if (*a == ',')
+                a++;
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char *argv[])
 {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -238,6 +262,10 @@ int main(int argc, char *argv[])
     char fsname[300];
     snprintf(fsname, sizeof fsname, "-osubtype=ddbfs,fsname=ddbfs:%s", fs->opts.source);
     fuse_opt_add_arg(&args, fsname);
+    /* Other users see the modes ddbfs reports enforced by the kernel (they cannot write into a
+     * table directory, that is restore, unless the modes let them). */
+    if (lets_others_in(&args))
+        fuse_opt_add_arg(&args, "-odefault_permissions");
 
     f = fuse_new(&args, &fs_ops, sizeof fs_ops, fs);
     if (!f)
