@@ -15,6 +15,7 @@
 
 #include "base/log.h"
 #include "fs/fs.h"
+#include "fs/helper.h"
 #include "fs/ops.h"
 
 #define DDBFS_VERSION "0.1.0"
@@ -164,8 +165,20 @@ int main(int argc, char *argv[])
     struct fs fs_storage, *fs = &fs_storage;
     struct fuse *f = NULL;
     int ret = 1, mounted = 0, handlers = 0;
+    struct fs_helper helper = {0};
     memset(fs, 0, sizeof *fs);
     pthread_mutex_init(&fs->lock, NULL);
+
+    /* Started by mount(8) as /sbin/mount.ddbfs SOURCE DIR [-sfnv] [-N NS] [-o OPTS]. */
+    if (fs_helper_is_helper(argv[0])) {
+        char hmsg[600];
+        if (fs_helper_parse(argc, argv, &helper, hmsg, sizeof hmsg) != 0 ||
+            fs_helper_enter_ns(&helper, hmsg, sizeof hmsg) != 0) {
+            fprintf(stderr, "ddbfs: %s\n", hmsg);
+            goto out;
+        }
+        args = (struct fuse_args)FUSE_ARGS_INIT(helper.argc, helper.argv);
+    }
 
     if (fs_opts_parse(&args, &fs->opts) != 0)
         goto out;
@@ -231,6 +244,10 @@ int main(int argc, char *argv[])
     }
     if (check_service(fs) != 0)
         goto out;
+    if (helper.fake) { /* mount -f: everything is checked; mount nothing */
+        ret = 0;
+        goto out;
+    }
 
     fs->mounted = time(NULL);
     fs->uid = getuid();
@@ -245,6 +262,9 @@ int main(int argc, char *argv[])
     if (fuse_mount(f, cmd.mountpoint) != 0)
         goto out;
     mounted = 1;
+    if (helper.verbose)
+        fprintf(stderr, "ddbfs: mounted %s on %s (endpoint %s, region %s)\n", fs->opts.source,
+                cmd.mountpoint, fs->cfg.endpoint, fs->cfg.region);
     if (fuse_daemonize(cmd.foreground) != 0)
         goto out;
     if (!cmd.foreground)
@@ -285,5 +305,6 @@ out:
     fuse_opt_free_args(&args);
     curl_global_cleanup();
     pthread_mutex_destroy(&fs->lock);
+    fs_helper_cleanup(&helper);
     return ret;
 }

@@ -58,6 +58,8 @@ void fs_opts_usage(const char *prog);
 
 /* "1G", "512M", "100k", "12345" -> bytes. Returns 0 or -1. */
 int fs_parse_size(const char *s, uint64_t *out);
+/* 1 when opt is read only by mount(8) or systemd (_netdev, nofail, x-systemd.*, ...): dropped. */
+int fs_opts_mount_only(const char *opt);
 /* 1 when name matches one of the colon-separated globs (or globs is NULL). */
 int fs_opts_table_wanted(const struct fs_opts *o, const char *name);
 
