@@ -13,6 +13,7 @@ packages=(
   libfuse3-dev fuse3 libcurl4-openssl-dev libjansson-dev libssl-dev zlib1g-dev
   libcriterion-dev valgrind
   rsync s3fs awscli curl ca-certificates
+  groff-base man-db mount
 )
 
 step() { printf 'install-deps: %s\n' "$*"; }

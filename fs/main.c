@@ -7,6 +7,7 @@
 #include <fuse_lowlevel.h>
 #include <jansson.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,7 +288,8 @@ int main(int argc, char *argv[])
         lrc = fuse_loop_mt(f, lc);
         fuse_loop_cfg_destroy(lc);
     }
-    ret = lrc == 0 ? 0 : 1;
+    /* Stopped by a signal (libfuse returns its number): a normal end, as an unmount is. */
+    ret = lrc == 0 || lrc == SIGTERM || lrc == SIGINT || lrc == SIGHUP ? 0 : 1;
 out:
     if (handlers)
         fuse_remove_signal_handlers(fuse_get_session(f));
@@ -295,6 +297,8 @@ out:
         fuse_unmount(f);
     if (f)
         fuse_destroy(f); /* runs destroy: stops the I/O thread */
+    if (fs->cut_off) /* files still being written at unmount: the log names them */
+        ret = 1;
     fs_tables_free(fs);
     cache_store_close(fs->cache);
     ddb_creds_provider_free(fs->creds);

@@ -614,6 +614,8 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 
 static void op_destroy(void *private_data)
 {
+    struct fs *fs = private_data;
+    fs->cut_off = fs_uploads_unmount(fs); /* before the I/O stops: their items are stored first */
     fs_stop_io(private_data);
 }
 

@@ -289,6 +289,8 @@ void fs_opts_usage(const char *prog)
            "    -o ca_file=FILE        CA certificates for TLS (default: the system's)\n"
            "    -o log_throttle        log the capacity every Scan page and BatchWriteItem\n"
            "                           consumed (benchmarks)\n"
+           "    Options only mount(8) and systemd read (_netdev, nofail, noauto, auto, user,\n"
+           "    users, nouser, owner, group, defaults, comment=, x-*, X-*) are ignored.\n"
            "\n",
            prog, FS_DEFAULT_READ_PERCENT, FS_ON_DEMAND_READ_DEFAULT, FS_DEFAULT_WRITE_PERCENT,
            FS_DEFAULT_CACHE_SIZE,
