@@ -431,6 +431,57 @@ class UnmountWhileWriting(unittest.TestCase):
         self.assertEqual(len(items), 250, "every complete line is stored")
 
 
+class ContribFiles(unittest.TestCase):
+    """contrib/fstab.example and contrib/systemd/: the lines and units work as they stand."""
+
+    def example_lines(self):
+        """Every ddbfs line of fstab.example, commented out or not, as fields."""
+        lines = []
+        with open(os.path.join(CONTRIB, "fstab.example"), encoding="utf-8") as f:
+            for line in f:
+                fields = line.lstrip("#").split()
+                if len(fields) == 6 and fields[2] == "ddbfs":
+                    lines.append(fields)
+        self.assertGreaterEqual(len(lines), 3)
+        return lines
+
+    def test_systemd_units_verify_cleanly(self):
+        if shutil.which("systemd-analyze") is None:
+            self.skipTest("systemd-analyze is not installed (package systemd)")
+        d = os.path.join(CONTRIB, "systemd")
+        units = sorted(os.listdir(d))
+        self.assertEqual(units, ["ddbfs-backup.service", "ddbfs-backup.timer",
+                                 "mnt-ddb.automount", "mnt-ddb.mount"])
+        p = e2e.run(["systemd-analyze", "verify", "--man=no", *[f"./{u}" for u in units]], cwd=d)
+        self.assertEqual((p.returncode, text(p)), (0, ""), "systemd-analyze verify")
+
+    def test_fstab_example_and_mount_unit_options_pass_mount_f(self):
+        require_mount_helper(self)
+        mp = MountPoint()
+        self.addCleanup(mp.cleanup)
+        cases = [(f[0], f[3]) for f in self.example_lines()]
+        unit = {}
+        with open(os.path.join(CONTRIB, "systemd", "mnt-ddb.mount"), encoding="utf-8") as f:
+            for line in f:
+                if "=" in line and not line.startswith("#"):
+                    k, v = line.strip().split("=", 1)
+                    unit[k] = v
+        self.assertEqual(unit["Type"], "ddbfs")
+        cases.append((unit["What"], unit["Options"]))
+        for source, opts in cases:
+            with self.subTest(opts):
+                # Our endpoint and cache, and no options that would need a user or fuse.conf.
+                kept = [o for o in opts.split(",") if not o.startswith("cache_")
+                        and o not in ("allow_other",)]
+                fstab = os.path.join(mp.workdir, "fstab")
+                with open(fstab, "w") as f:
+                    f.write(f"{source} {mp.path} ddbfs {mp.options(*kept)} 0 0\n")
+                env = dict(os.environ, AWS_REGION="us-east-1")
+                p = mount_proc(["mount", "-f", "-v", "-T", fstab, mp.path], env=env)
+                self.assertEqual(p.returncode, 0, text(p))
+                self.assertFalse(e2e.is_mounted(mp.path))
+
+
 class ManPage(unittest.TestCase):
     """contrib/ddbfs.8 documents every option of ddbfs --help and renders cleanly."""
 
