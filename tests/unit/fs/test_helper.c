@@ -38,8 +38,8 @@ Test(helper, dash_f_is_fake_not_foreground_and_flags_cluster)
 {
     struct fs_helper h;
     char msg[512];
-    cr_assert_eq(PARSE(&h, msg, "mount.ddbfs", "default", "/m", "-fnsv", "-N", "1234", "-oro",
-                       "-o", "tables=a"),
+    cr_assert_eq(PARSE(&h, msg, "mount.ddbfs", "default", "/m", "-fnsv", "-N", "1234", "-oro", "-o",
+                       "tables=a"),
                  0, "%s", msg);
     cr_expect(h.fake && h.no_mtab && h.sloppy && h.verbose);
     cr_expect_str_eq(h.ns, "1234");
@@ -82,9 +82,20 @@ Test(helper, a_missing_namespace_is_named)
 
 Test(opts, options_only_mount_and_systemd_read_are_dropped)
 {
-    const char *dropped[] = {"defaults", "auto", "noauto", "user", "user=alice", "nouser",
-                             "users", "owner", "group", "_netdev", "nofail", "comment=systemd",
-                             "x-systemd.automount", "x-systemd.idle-timeout=60",
+    const char *dropped[] = {"defaults",
+                             "auto",
+                             "noauto",
+                             "user",
+                             "user=alice",
+                             "nouser",
+                             "users",
+                             "owner",
+                             "group",
+                             "_netdev",
+                             "nofail",
+                             "comment=systemd",
+                             "x-systemd.automount",
+                             "x-systemd.idle-timeout=60",
                              "X-mount.mkdir"};
     for (size_t i = 0; i < sizeof dropped / sizeof dropped[0]; i++)
         cr_expect(fs_opts_mount_only(dropped[i]), "%s should be dropped", dropped[i]);
@@ -95,9 +106,9 @@ Test(opts, options_only_mount_and_systemd_read_are_dropped)
 
 Test(opts, parse_removes_mount_only_options_and_keeps_fuse_ones)
 {
-    struct fuse_args args =
-        FUSE_ARGS_INIT(5, ARGV("ddbfs", "-o", "_netdev,ro,x-systemd.automount,nofail,region=eu-west-1",
-                               "us-east-1", "/mnt"));
+    struct fuse_args args = FUSE_ARGS_INIT(
+        5, ARGV("ddbfs", "-o", "_netdev,ro,x-systemd.automount,nofail,region=eu-west-1",
+                "us-east-1", "/mnt"));
     struct fs_opts o;
     cr_assert_eq(fs_opts_parse(&args, &o), 0);
     cr_expect_str_eq(o.region, "eu-west-1");
