@@ -145,7 +145,8 @@ class SyslogSocket:
 
     def __enter__(self):
         if os.path.exists("/dev/log"):
-            raise unittest.SkipTest("/dev/log exists (a real syslog): not replaced")
+            raise unittest.SkipTest("/dev/log exists (a real syslog, which this test does not "
+                                    "read): not replaced")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind("/dev/log")
         self.sock.settimeout(0.2)
@@ -212,15 +213,24 @@ class MountCommand(unittest.TestCase):
 
     def test_mount_t_ddbfs_mounts_with_mount_only_options_and_umount_unmounts(self):
         table = table_for(self)
+        p = mount_proc(["mount", "-t", "ddbfs", "-o",
+                        self.mp.options(MOUNT_ONLY, f"tables={table}"), "us-east-1", self.mp.path])
+        self.assertEqual(p.returncode, 0, text(p))
+        self.assertEqual(text(p), "", "a clean mount prints nothing")
+        self.assert_mounted_and_listed(table)
+        self.umount()
+
+    def test_after_daemonizing_ddbfs_logs_to_syslog(self):
+        table = table_for(self)
         with SyslogSocket() as log:
-            p = mount_proc(["mount", "-t", "ddbfs", "-o",
-                            self.mp.options(MOUNT_ONLY, f"tables={table}"), "us-east-1",
-                            self.mp.path])
+            p = mount_proc(["mount", "-t", "ddbfs", "-o", self.mp.options(f"tables={table}"),
+                            "us-east-1", self.mp.path])
             self.assertEqual(p.returncode, 0, text(p))
-            self.assertEqual(text(p), "", "a clean mount prints nothing")
-            self.assert_mounted_and_listed(table)
-            # Daemonized: its log goes to syslog.
             log.wait_for(rf"ddbfs\[\d+\]: info: mounted us-east-1 on {re.escape(self.mp.path)} ")
+            # An error after daemonizing goes there too, with its level.
+            with self.assertRaises(PermissionError):
+                os.rmdir(os.path.join(self.mp.path, table))
+            log.wait_for(rf"ddbfs\[\d+\]: error: .*{re.escape(table)}")
             self.umount()
 
     def test_fstab_line_mounts_with_mount_path(self):
