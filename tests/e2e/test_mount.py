@@ -441,6 +441,37 @@ class UnmountWhileWriting(unittest.TestCase):
         self.assertEqual(len(items), 250, "every complete line is stored")
 
 
+    def test_a_file_waiting_for_its_table_keeps_its_spool_when_ddbfs_is_stopped(self):
+        new = e2e.unique_name("unmount-new")
+        m = e2e.Mount([f"tables={self.table}:{new}"])
+        m.start()
+        try:
+            os.mkdir(m.path(new))  # a pending table: data waits for _schema.json
+            self.table = new
+            w = self.start_writer(m, "early.json", 40, 40)
+            w.stdin.write("cut\n")
+            w.stdin.flush()
+            self.assertEqual(self.read_line(w), "cut")
+            m.proc.send_signal(signal.SIGTERM)
+            m.proc.wait(timeout=60)
+            status = m.proc.returncode
+            w.kill()
+            w.wait(timeout=30)
+            log = m.log()
+            found = re.search(rf"ddbfs: error: {re.escape(new)}/early.json: still being written "
+                              rf"at unmount \((\d+) bytes received\): nothing stored, table "
+                              rf"{re.escape(new)} has no _schema.json yet; the bytes received are "
+                              rf"in (/\S+\.spool): copy the file again", log)
+            self.assertIsNotNone(found, log)
+            with open(found.group(2), "rb") as f:
+                kept = f.read()
+            self.assertEqual(len(kept), int(found.group(1)))
+            self.assertTrue(kept.endswith(b'{"Item":{"pk":{"S":"cut"},"sk":{"N":"1"}'), kept[-80:])
+        finally:
+            m.stop(check=False)
+        self.assertEqual(status, 1, log)
+
+
 class ContribFiles(unittest.TestCase):
     """contrib/fstab.example and contrib/systemd/: the lines and units work as they stand."""
 
