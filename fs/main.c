@@ -7,6 +7,7 @@
 #include <fuse_lowlevel.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,7 +114,9 @@ static int check_service(struct fs *fs)
 }
 
 /* $XDG_CACHE_HOME/ddbfs/<mount point> (else ~/.cache/ddbfs/..., else /var/cache/ddbfs/...):
- * one directory per mount point, so that two mounts never share one. */
+ * one directory per mount point, so that two mounts never share one. mount(8) runs helpers without
+ * HOME: a user's mount (fstab `user`) then takes the home directory from the password database;
+ * root's goes to /var/cache/ddbfs. */
 static char *default_cache_dir(const char *mountpoint)
 {
     char *dir = NULL, *real = realpath(mountpoint, NULL);
@@ -133,6 +136,11 @@ static char *default_cache_dir(const char *mountpoint)
     free(real);
     const char *xdg = getenv("XDG_CACHE_HOME");
     const char *home = getenv("HOME");
+    struct passwd pw, *pwp = NULL;
+    char pwbuf[4096];
+    if ((!home || !*home) && getuid() != 0 &&
+        getpwuid_r(getuid(), &pw, pwbuf, sizeof pwbuf, &pwp) == 0 && pwp && pwp->pw_dir)
+        home = pwp->pw_dir;
     int rc;
     if (xdg && *xdg)
         rc = asprintf(&dir, "%s/ddbfs/%s", xdg, name);
