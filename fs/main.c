@@ -266,8 +266,11 @@ int main(int argc, char *argv[])
     fuse_opt_add_arg(&args, fsname);
 
     f = fuse_new(&args, &fs_ops, sizeof fs_ops, fs);
-    if (!f)
+    if (!f) {
+        fprintf(stderr, "ddbfs: FUSE refused the options above: nothing was mounted (ddbfs --help "
+                        "lists the options)\n");
         goto out;
+    }
     if (fuse_mount(f, cmd.mountpoint) != 0)
         goto out;
     mounted = 1;
