@@ -127,6 +127,7 @@ struct fs {
     double listed_at; /* 0: never */
     struct fs_upload *uploads; /* open uploads, for the report at unmount (upload.c) */
     int cut_off;               /* uploads cut off at unmount: ddbfs then exits 1 */
+    void *open_handles; /* ops.c's file handles not released (a lazy unmount loses releases) */
 };
 
 /* tables.c */
