@@ -14,6 +14,7 @@ packages=(
   libcriterion-dev valgrind
   rsync s3fs awscli curl ca-certificates
   openssl stunnel4
+  groff-base man-db mount
 )
 
 step() { printf 'install-deps: %s\n' "$*"; }

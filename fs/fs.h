@@ -125,6 +125,9 @@ struct fs {
     struct fs_table **tables;
     size_t ntables;
     double listed_at; /* 0: never */
+    struct fs_upload *uploads; /* open uploads, for the report at unmount (upload.c) */
+    int cut_off;               /* uploads cut off at unmount: ddbfs then exits 1 */
+    void *open_handles; /* ops.c's file handles not released (a lazy unmount loses releases) */
 };
 
 /* tables.c */
@@ -206,6 +209,10 @@ int fs_upload_truncate(struct fs_upload *u, off_t size);
 void fs_upload_release(struct fs_upload *u);
 /* "orders/segment-0001-of-0004.json" for messages. */
 const char *fs_upload_path(const struct fs_upload *u);
+/* At unmount (destroy, no request running, I/O thread still up): every upload still open is
+ * ended. One written since its last flush was cut off: its complete lines are stored, and the log
+ * names the file, the bytes and lines received and what was not stored. Then each is released. */
+int fs_uploads_unmount(struct fs *fs); /* returns how many were cut off */
 
 /* segment.c */
 /* Starts snapshots of every segment of t in the background (as many at once as t->parallel).

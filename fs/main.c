@@ -7,6 +7,8 @@
 #include <fuse_lowlevel.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 
 #include "base/log.h"
 #include "fs/fs.h"
+#include "fs/helper.h"
 #include "fs/ops.h"
 
 #define DDBFS_VERSION "0.1.0"
@@ -111,7 +114,9 @@ static int check_service(struct fs *fs)
 }
 
 /* $XDG_CACHE_HOME/ddbfs/<mount point> (else ~/.cache/ddbfs/..., else /var/cache/ddbfs/...):
- * one directory per mount point, so that two mounts never share one. */
+ * one directory per mount point, so that two mounts never share one. mount(8) runs helpers without
+ * HOME: a user's mount (fstab `user`) then takes the home directory from the password database;
+ * root's goes to /var/cache/ddbfs. */
 static char *default_cache_dir(const char *mountpoint)
 {
     char *dir = NULL, *real = realpath(mountpoint, NULL);
@@ -131,6 +136,11 @@ static char *default_cache_dir(const char *mountpoint)
     free(real);
     const char *xdg = getenv("XDG_CACHE_HOME");
     const char *home = getenv("HOME");
+    struct passwd pw, *pwp = NULL;
+    char pwbuf[4096];
+    if ((!home || !*home) && getuid() != 0 &&
+        getpwuid_r(getuid(), &pw, pwbuf, sizeof pwbuf, &pwp) == 0 && pwp && pwp->pw_dir)
+        home = pwp->pw_dir;
     int rc;
     if (xdg && *xdg)
         rc = asprintf(&dir, "%s/ddbfs/%s", xdg, name);
@@ -188,8 +198,20 @@ int main(int argc, char *argv[])
     struct fs fs_storage, *fs = &fs_storage;
     struct fuse *f = NULL;
     int ret = 1, mounted = 0, handlers = 0;
+    struct fs_helper helper = {0};
     memset(fs, 0, sizeof *fs);
     pthread_mutex_init(&fs->lock, NULL);
+
+    /* Started by mount(8) as /sbin/mount.ddbfs SOURCE DIR [-sfnv] [-N NS] [-o OPTS]. */
+    if (fs_helper_is_helper(argv[0])) {
+        char hmsg[600];
+        if (fs_helper_parse(argc, argv, &helper, hmsg, sizeof hmsg) != 0 ||
+            fs_helper_enter_ns(&helper, hmsg, sizeof hmsg) != 0) {
+            fprintf(stderr, "ddbfs: %s\n", hmsg);
+            goto out;
+        }
+        args = (struct fuse_args)FUSE_ARGS_INIT(helper.argc, helper.argv);
+    }
 
     if (fs_opts_parse(&args, &fs->opts) != 0)
         goto out;
@@ -255,6 +277,10 @@ int main(int argc, char *argv[])
     }
     if (check_service(fs) != 0)
         goto out;
+    if (helper.fake) { /* mount -f: everything is checked; mount nothing */
+        ret = 0;
+        goto out;
+    }
 
     fs->mounted = time(NULL);
     fs->uid = getuid();
@@ -268,11 +294,17 @@ int main(int argc, char *argv[])
         fuse_opt_add_arg(&args, "-odefault_permissions");
 
     f = fuse_new(&args, &fs_ops, sizeof fs_ops, fs);
-    if (!f)
+    if (!f) {
+        fprintf(stderr, "ddbfs: FUSE refused the options above: nothing was mounted (ddbfs --help "
+                        "lists the options)\n");
         goto out;
+    }
     if (fuse_mount(f, cmd.mountpoint) != 0)
         goto out;
     mounted = 1;
+    if (helper.verbose)
+        fprintf(stderr, "ddbfs: mounted %s on %s (endpoint %s, region %s)\n", fs->opts.source,
+                cmd.mountpoint, fs->cfg.endpoint, fs->cfg.region);
     if (fuse_daemonize(cmd.foreground) != 0)
         goto out;
     if (!cmd.foreground)
@@ -295,7 +327,8 @@ int main(int argc, char *argv[])
         lrc = fuse_loop_mt(f, lc);
         fuse_loop_cfg_destroy(lc);
     }
-    ret = lrc == 0 ? 0 : 1;
+    /* Stopped by a signal (libfuse returns its number): a normal end, as an unmount is. */
+    ret = lrc == 0 || lrc == SIGTERM || lrc == SIGINT || lrc == SIGHUP ? 0 : 1;
 out:
     if (handlers)
         fuse_remove_signal_handlers(fuse_get_session(f));
@@ -303,6 +336,8 @@ out:
         fuse_unmount(f);
     if (f)
         fuse_destroy(f); /* runs destroy: stops the I/O thread */
+    if (fs->cut_off) /* files still being written at unmount: the log names them */
+        ret = 1;
     fs_tables_free(fs);
     cache_store_close(fs->cache);
     ddb_creds_provider_free(fs->creds);
@@ -313,5 +348,6 @@ out:
     fuse_opt_free_args(&args);
     curl_global_cleanup();
     pthread_mutex_destroy(&fs->lock);
+    fs_helper_cleanup(&helper);
     return ret;
 }

@@ -34,7 +34,35 @@ struct handle {
     size_t doc_len;
     struct cache_entry *e; /* H_SEGMENT */
     struct fs_upload *u;   /* H_UPLOAD */
+    struct handle *next_open, *prev_open; /* fs->open_handles, under fs->lock */
 };
+
+/* Every handle given to FUSE is on fs->open_handles until its release, so that destroy can free
+ * the ones whose release never came (after a lazy unmount, the kernel does not wait for them). */
+static void attach(struct fuse_file_info *fi, struct handle *h)
+{
+    struct fs *fs = fuse_get_context()->private_data;
+    pthread_mutex_lock(&fs->lock);
+    h->prev_open = NULL;
+    h->next_open = fs->open_handles;
+    if (h->next_open)
+        h->next_open->prev_open = h;
+    fs->open_handles = h;
+    pthread_mutex_unlock(&fs->lock);
+    fi->fh = (uint64_t)(uintptr_t)h;
+}
+
+static void detach(struct fs *fs, struct handle *h)
+{
+    pthread_mutex_lock(&fs->lock);
+    if (h->prev_open)
+        h->prev_open->next_open = h->next_open;
+    else
+        fs->open_handles = h->next_open;
+    if (h->next_open)
+        h->next_open->prev_open = h->prev_open;
+    pthread_mutex_unlock(&fs->lock);
+}
 
 static struct fs *get_fs(void)
 {
@@ -304,7 +332,7 @@ static int start_upload(struct fs_table *t, const char *file, mode_t mode,
     h->kind = H_UPLOAD;
     h->t = t;
     h->u = u;
-    fi->fh = (uint64_t)(uintptr_t)h;
+    attach(fi, h);
     fi->direct_io = 1; /* nothing to cache: the bytes go to the table */
     return 0;
 }
@@ -335,7 +363,7 @@ static int open_doc(struct fs_table *t, const char *file, struct fuse_file_info 
     int ttl = strcmp(file, FS_TTL_NAME) == 0;
     h->doc = ttl ? t->ttl : t->schema;
     h->doc_len = ttl ? t->ttl_len : t->schema_len;
-    fi->fh = (uint64_t)(uintptr_t)h;
+    attach(fi, h);
     return 0;
 }
 
@@ -358,7 +386,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
             return -ENOMEM;
         h->kind = H_WRITTEN;
         h->t = w.t;
-        fi->fh = (uint64_t)(uintptr_t)h;
+        attach(fi, h);
         fi->direct_io = 1;
         return 0;
     }
@@ -385,7 +413,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
         free(h);
         return rc;
     }
-    fi->fh = (uint64_t)(uintptr_t)h;
+    attach(fi, h);
     fi->keep_cache = 0;
     return 0;
 }
@@ -447,6 +475,7 @@ static int op_release(const char *path, struct fuse_file_info *fi)
         return 0;
     if (h->kind == H_SEGMENT)
         cache_entry_release(h->e);
+    detach(get_fs(), h);
     if (h->kind == H_UPLOAD)
         fs_upload_release(h->u);
     free(h);
@@ -616,6 +645,15 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 
 static void op_destroy(void *private_data)
 {
+    struct fs *fs = private_data;
+    fs->cut_off = fs_uploads_unmount(fs); /* before the I/O stops: their items are stored first */
+    for (struct handle *h = fs->open_handles, *next; h; h = next) { /* releases that never came */
+        next = h->next_open;
+        if (h->kind == H_SEGMENT)
+            cache_entry_release(h->e);
+        free(h); /* an upload's was ended by fs_uploads_unmount */
+    }
+    fs->open_handles = NULL;
     fs_stop_io(private_data);
 }
 

@@ -38,6 +38,25 @@ static const struct fuse_opt spec[] = {
     FUSE_OPT_END,
 };
 
+/* Options that only mount(8), systemd and other fstab readers act on: dropped here, never passed
+ * to FUSE (which refuses them). An entry ending in '=' or '-' matches every option it begins. */
+static const char *const mount_only[] = {
+    "defaults", "auto", "noauto", "user", "user=", "nouser", "users", "owner", "group",
+    "_netdev", "nofail", "comment=", "x-", "X-", NULL,
+};
+
+int fs_opts_mount_only(const char *opt)
+{
+    for (size_t i = 0; mount_only[i]; i++) {
+        size_t n = strlen(mount_only[i]);
+        char last = mount_only[i][n - 1];
+        if (last == '=' || last == '-' ? strncmp(opt, mount_only[i], n) == 0
+                                       : strcmp(opt, mount_only[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static int proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
     struct fs_opts *o = data;
@@ -55,6 +74,8 @@ static int proc(void *data, const char *arg, int key, struct fuse_args *outargs)
             return 0;
         }
         return 1;
+    case FUSE_OPT_KEY_OPT:
+        return fs_opts_mount_only(arg) ? 0 : 1;
     default:
         return 1;
     }
@@ -308,6 +329,8 @@ void fs_opts_usage(const char *prog)
            "                           M hosts share one table; needs segments=N, N >= M\n"
            "    -o log_throttle        log the capacity every Scan page and BatchWriteItem\n"
            "                           consumed (benchmarks)\n"
+           "    Options only mount(8) and systemd read (_netdev, nofail, noauto, auto, user,\n"
+           "    users, nouser, owner, group, defaults, comment=, x-*, X-*) are ignored.\n"
            "\n",
            prog, FS_DEFAULT_READ_PERCENT, FS_ON_DEMAND_READ_DEFAULT, FS_DEFAULT_WRITE_PERCENT,
            FS_DEFAULT_CACHE_SIZE,

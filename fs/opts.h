@@ -67,6 +67,8 @@ static inline int fs_opts_shard_owns(const struct fs_opts *o, unsigned i)
 }
 /* "K/M" -> *k, *m (0 <= K < M, 1 <= M <= 1,000,000). Returns 0 or -1. */
 int fs_opts_parse_shard(const char *s, unsigned *k, unsigned *m);
+/* 1 when opt is read only by mount(8) or systemd (_netdev, nofail, x-systemd.*, ...): dropped. */
+int fs_opts_mount_only(const char *opt);
 /* 1 when name matches one of the colon-separated globs (or globs is NULL). */
 int fs_opts_table_wanted(const struct fs_opts *o, const char *name);
 

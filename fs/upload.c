@@ -36,6 +36,7 @@ struct raw_line {
 };
 
 struct fs_upload {
+    struct fs_upload *next_open, *prev_open; /* fs->uploads, under fs->lock */
     struct fs *fs;
     struct fs_table *t;
     struct fs_written *entry;
@@ -558,6 +559,12 @@ struct fs_upload *fs_upload_open(struct fs_table *t, const char *name, int *rc)
     buf_init(&u->line, DDB_LINE_MAX);
     buf_init(&u->doc, DOC_MAX);
     pthread_mutex_init(&u->lock, NULL);
+    pthread_mutex_lock(&u->fs->lock);
+    u->next_open = u->fs->uploads;
+    if (u->next_open)
+        u->next_open->prev_open = u;
+    u->fs->uploads = u;
+    pthread_mutex_unlock(&u->fs->lock);
     fs_table_upload_count(t, +1);
     u->spool_fd = -1;
     if (u->kind == UP_DATA) {
@@ -703,6 +710,14 @@ void fs_upload_release(struct fs_upload *u)
     }
     if (u->entry)
         fs_written_close(u->t, u->entry);
+    pthread_mutex_lock(&u->fs->lock);
+    if (u->prev_open)
+        u->prev_open->next_open = u->next_open;
+    else
+        u->fs->uploads = u->next_open;
+    if (u->next_open)
+        u->next_open->prev_open = u->prev_open;
+    pthread_mutex_unlock(&u->fs->lock);
     fs_table_upload_count(u->t, -1);
     buf_cleanup(&u->line);
     buf_cleanup(&u->doc);
@@ -710,4 +725,73 @@ void fs_upload_release(struct fs_upload *u)
     free(u->rejects_path);
     free(u->path);
     free(u);
+}
+
+/* An upload written since its last flush when the mount went away: the writer's descriptor died
+ * with the mount, or ddbfs was stopped while the file was being written. */
+static void cut_off(struct fs_upload *u)
+{
+    long long got = (long long)u->offset;
+    if (u->spool_fd >= 0) {
+        int synced = fsync(u->spool_fd) == 0;
+        log_error("%s: still being written at unmount (%lld bytes received): nothing stored, "
+                  "table %s has no _schema.json yet; the bytes received are %s %s: copy the "
+                  "file again",
+                  u->path, got, u->t->name, synced ? "in" : "partly in", u->spool_path);
+        free(u->spool_path); /* kept on disk: the log names it */
+        u->spool_path = NULL;
+        return;
+    }
+    if (u->kind != UP_DATA) {
+        log_error("%s: still being written at unmount (%lld bytes received): not applied (a "
+                  "table definition is applied whole, when the file is closed): copy it again",
+                  u->path, got);
+        return;
+    }
+    long complete = u->line_no;
+    if (u->gz == 2 && !u->z_done && u->offset > 0)
+        reject(u, u->line_no + 1, "", 0,
+               "the gzip data was cut short: the file was still being written at unmount");
+    else if (!u->skipping && u->line.len > 0)
+        reject(u, u->line_no + 1, buf_str(&u->line), u->line.len,
+               "cut short: the file was still being written at unmount");
+    struct ddb_error err;
+    ddb_error_clear(&err);
+    struct ddb_writer_stats ws = {0};
+    if (u->writer) {
+        ddb_writer_flush(u->writer, &err);
+        ddb_writer_get_stats(u->writer, &ws);
+    }
+    if (u->items)
+        fs_table_invalidate(u->t);
+    pthread_mutex_lock(&u->lock);
+    long rejected = u->rejected;
+    pthread_mutex_unlock(&u->lock);
+    log_error("%s: still being written at unmount after %lld bytes: the %ld complete line%s "
+              "received are handled (%ld item%s stored, %ld line%s not stored%s%s); whatever was "
+              "written after byte %lld never arrived: copy the file again (restoring is an upsert)",
+              u->path, got, complete, complete == 1 ? "" : "s", ws.items_stored,
+              ws.items_stored == 1 ? "" : "s", rejected, rejected == 1 ? "" : "s",
+              rejected ? ", kept in " : "", rejected && u->rejects_path ? u->rejects_path : "", got);
+}
+
+int fs_uploads_unmount(struct fs *fs)
+{
+    int n = 0;
+    for (;;) {
+        pthread_mutex_lock(&fs->lock);
+        struct fs_upload *u = fs->uploads;
+        pthread_mutex_unlock(&fs->lock);
+        if (!u)
+            break;
+        if (u->dirty) {
+            cut_off(u);
+            n++;
+        }
+        else
+            log_debug("%s: still open at unmount, everything written was flushed", u->path);
+        u->dirty = 0; /* released as it stands: no end of file is made up */
+        fs_upload_release(u);
+    }
+    return n;
 }
