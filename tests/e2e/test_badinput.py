@@ -370,3 +370,23 @@ class LargeInput(BadInputCase):
         self.assertEqual(e2e.diff_items(got, want), "", "the lines before the corruption, in order")
         self.assertGreater(len(got), 0, "no line before the corrupt data was stored")
         self.assertMemoryBounded()
+
+
+class SanitizerReports(unittest.TestCase):
+    """The e2e framework fails a test when the daemon's stderr holds a sanitizer's report (the
+    suite runs again under ASan + UBSan with LeakSanitizer on: contrib/test.sh), even where the test
+    allows error lines or stops without checking the log."""
+
+    def test_a_sanitizer_report_in_the_daemon_log_fails_the_test(self):
+        report = ("==4242==ERROR: LeakSanitizer: detected memory leaks\n"
+                  "SUMMARY: AddressSanitizer: 64 byte(s) leaked in 1 allocation(s).\n")
+
+        class Reporting(e2e.Mount):
+            def log(self):
+                return super().log() + report
+
+        m = Reporting([f"tables={table_name('none')}"], allowed=[".*"]).start()
+        with self.assertRaisesRegex(AssertionError, "sanitizer reported errors.*LeakSanitizer"):
+            m.stop(check=False)
+        self.assertEqual(e2e.sanitizer_report("ddbfs: error: x\nfs/a.c:1:2: runtime error: y\n"),
+                         ["fs/a.c:1:2: runtime error: y"])
