@@ -69,7 +69,7 @@ stage_main() {
 }
 
 stage_asan() {
-  build build-asan -DDDBFS_SANITIZE=ON || return 1
+  build build-asan -DDDBFS_SANITIZE=ON -DDDBFS_E2E_TIMEOUT=2400 || return 1
   # halt_on_error: a UBSan report ends the process (a test fails, never a line lost in a log).
   # The daemon's peak memory under ASan (shadow memory, quarantine) gets a larger bound.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1:check_initialization_order=1 \
