@@ -12,6 +12,7 @@ packages=(
   build-essential cmake pkg-config
   libfuse3-dev fuse3 libcurl4-openssl-dev libjansson-dev libssl-dev zlib1g-dev
   libcriterion-dev valgrind
+  clang libclang-rt-14-dev
   rsync s3fs awscli curl ca-certificates
   openssl stunnel4
   groff-base man-db mount

@@ -236,7 +236,40 @@ __attribute__((format(printf, 2, 3))) static int fail(struct check *c, const cha
     return -1;
 }
 
-/* Sets the path to its first len bytes followed by fmt (truncated when too long). */
+/* Quotes s[0..n) into out (outlen >= 8 bytes) so that a message stays one printable line, whatever
+ * the input holds: control bytes and DEL become \xNN, and a text too long for out is cut between
+ * two characters and ends in "...". Returns out. */
+static const char *quote(char *out, size_t outlen, const char *s, size_t n)
+{
+    size_t o = 0, room = outlen - 4; /* "..." and the NUL */
+
+    for (size_t i = 0; i < n;) {
+        unsigned char ch = (unsigned char)s[i];
+        int ctl = ch < 0x20 || ch == 0x7f;
+        size_t k = ch >= 0xf0 ? 4 : ch >= 0xe0 ? 3 : ch >= 0xc0 ? 2 : 1;
+        if (k > n - i)
+            k = n - i;
+        size_t w = ctl ? 4 : k;
+        if (o + w > room) {
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (ctl)
+            snprintf(out + o, 5, "\\x%02x", ch);
+        else
+            memcpy(out + o, s + i, k);
+        o += w;
+        i += k;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+#define QUOTE_NAME 64 /* bytes of a name or value a message quotes */
+
+/* Sets the path to its first len bytes followed by fmt (truncated when too long, between two
+ * characters). */
 __attribute__((format(printf, 3, 4))) static void path_set(struct check *c, size_t len,
                                                            const char *fmt, ...)
 {
@@ -244,19 +277,39 @@ __attribute__((format(printf, 3, 4))) static void path_set(struct check *c, size
         return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->path + len, sizeof(c->path) - len, fmt, ap);
+    int w = vsnprintf(c->path + len, sizeof(c->path) - len, fmt, ap);
     va_end(ap);
+    size_t end = strlen(c->path), lead = end;
+    if (w < 0 || (size_t)w < sizeof(c->path) - len)
+        return;
+    /* Cut short: drop a last character whose bytes did not all fit. */
+    while (lead > len && ((unsigned char)c->path[lead - 1] & 0xc0) == 0x80)
+        lead--;
+    if (lead > len) {
+        unsigned char ch = (unsigned char)c->path[lead - 1];
+        size_t k = ch >= 0xf0 ? 4 : ch >= 0xe0 ? 3 : ch >= 0xc0 ? 2 : 1;
+        if (end - (lead - 1) < k)
+            c->path[lead - 1] = '\0';
+    }
+}
+
+/* Sets the path to its first len bytes, then prefix and the name, quoted. */
+static void path_set_name(struct check *c, size_t len, const char *prefix, const char *name)
+{
+    char q[QUOTE_NAME + 8];
+    path_set(c, len, "%s%s", prefix, quote(q, sizeof(q), name, strlen(name)));
 }
 
 static int check_number(struct check *c, const json_t *v, struct number *n)
 {
     const char *s = json_string_value(v);
+    char q[QUOTE_NAME + 8];
     if (!s)
         return fail(c, "The value of a N attribute must be a string of digits (attribute %s)",
                     c->path);
     if (number_parse(s, json_string_length(v), n) < 0)
-        return fail(c, "The parameter cannot be converted to a numeric value: %.64s (attribute %s)",
-                    s, c->path);
+        return fail(c, "The parameter cannot be converted to a numeric value: %s (attribute %s)",
+                    quote(q, sizeof(q), s, json_string_length(v)), c->path);
     if (n->ndigits > NUM_DIGITS_MAX)
         return fail(c,
                     "Attempting to store more than 38 significant digits in a Number "
@@ -375,11 +428,11 @@ static int check_set(struct check *c, const char *type, const json_t *v)
     qsort(m, n, sizeof(*m), member_cmp);
     for (i = 1; i < n; i++) {
         if (member_cmp(&m[i - 1], &m[i]) == 0) {
-            int shown = m[i].len > 64 ? 64 : (int)m[i].len;
+            char q[QUOTE_NAME + 8];
             rc = elem_type == 'N'
                      ? fail(c, "Input collection contains duplicates (attribute %s)", c->path)
-                     : fail(c, "Input collection contains duplicates: %.*s (attribute %s)", shown,
-                            m[i].s, c->path);
+                     : fail(c, "Input collection contains duplicates: %s (attribute %s)",
+                            quote(q, sizeof(q), m[i].s, m[i].len), c->path);
             goto out;
         }
     }
@@ -408,10 +461,11 @@ static int check_value(struct check *c, const json_t *av, int depth)
         size_t t;
         for (t = 0; t < NTYPES && strcmp(key, types[t]) != 0; t++)
             ;
-        if (t == NTYPES)
-            return fail(c,
-                        "Supplied AttributeValue has an unsupported datatype %.32s (attribute %s)",
-                        key, c->path);
+        if (t == NTYPES) {
+            char q[QUOTE_NAME + 8];
+            return fail(c, "Supplied AttributeValue has an unsupported datatype %s (attribute %s)",
+                        quote(q, sizeof(q), key, strlen(key)), c->path);
+        }
         type = types[t];
         v = elem;
         known++;
@@ -467,7 +521,7 @@ static int check_value(struct check *c, const json_t *av, int depth)
             return fail(c, "The value of a M attribute must be an object (attribute %s)", c->path);
         json_object_foreach(v, key, elem)
         {
-            path_set(c, len, ".%s", key);
+            path_set_name(c, len, ".", key);
             if (check_value(c, elem, depth + 1) < 0)
                 return -1;
         }
@@ -519,7 +573,7 @@ int ddb_item_check(const json_t *item, const struct ddb_key_schema *key, char *e
         return fail(&c, "The item is not a JSON object of attribute names and AttributeValues");
     json_object_foreach((json_t *)item, name, av)
     {
-        path_set(&c, 0, "%s", name);
+        path_set_name(&c, 0, "", name);
         if (check_value(&c, av, 1) < 0)
             return -1;
     }

@@ -50,6 +50,7 @@ struct fs_upload {
     int gz; /* 0 unknown, 1 plain, 2 gzip */
     z_stream *z;
     int z_done; /* the gzip stream ended (Z_STREAM_END) and nothing followed */
+    int z_bad;  /* the gzip data was corrupt: reported, nothing after it is read */
     struct buf line;
     int skipping; /* inside an over-long line */
     long line_no;
@@ -292,7 +293,14 @@ static int feed_gzip(struct fs_upload *u, const unsigned char *p, size_t n)
             log_error("%s: not valid gzip data at byte %lld of the file (%s); nothing after it "
                       "is read",
                       u->path, (long long)u->offset, u->z->msg ? u->z->msg : "corrupt");
-            reject(u, u->line_no + 1, "", 0, "the gzip data is corrupt");
+            /* The line being decompressed is cut there: kept, never stored. */
+            reject(u, ++u->line_no, u->skipping ? "" : buf_str(&u->line),
+                   u->skipping ? 0 : u->line.len,
+                   "the gzip data is corrupt here: this line and the rest of the file are not "
+                   "stored (the lines before are)");
+            buf_reset(&u->line);
+            u->skipping = 0;
+            u->z_bad = 1;
             rc = -EIO;
         } else if (zr == Z_BUF_ERROR && have == 0) {
             break;
@@ -327,6 +335,8 @@ static int feed(struct fs_upload *u, const char *p, size_t n)
                 return rc;
         }
     }
+    if (u->z_bad)
+        return -EIO; /* reported once, where the corrupt data was */
     return u->gz == 2 ? feed_gzip(u, (const unsigned char *)p, n) : feed_lines(u, p, n);
 }
 
@@ -338,9 +348,21 @@ static int finish_data(struct fs_upload *u)
         u->gz = 1;
         rc = feed_lines(u, (const char *)u->head, 1);
     }
+    if (u->z_bad)
+        return 0; /* reported where it was found */
     if (u->gz == 2 && !u->z_done && u->offset > 0) {
-        reject(u, u->line_no + 1, "", 0,
-               "the gzip data ends early: the file was cut short (the lines before are stored)");
+        /* A line the cut goes through may parse (a legacy line missing its last attributes), so
+         * it is kept, never stored. */
+        int in_line = !u->skipping && u->line.len > 0;
+        reject(u, in_line ? ++u->line_no : u->line_no + 1, in_line ? buf_str(&u->line) : "",
+               in_line ? u->line.len : 0,
+               in_line ? "the gzip data ends early, inside this line: the file was cut short "
+                         "(the lines before are stored, this one is not)"
+                       : "the gzip data ends early: the file was cut short (the lines before "
+                         "are stored)");
+        buf_reset(&u->line);
+        u->skipping = 0;
+        return 0;
     }
     if (!rc && !u->skipping && u->line.len > 0) {
         rc = handle_line(u, buf_str(&u->line), u->line.len);

@@ -40,6 +40,10 @@ AWS_TIMEOUT_S = 300
 
 SEGMENT_RE = re.compile(r"^segment-(\d{4,})-of-(\d{4,})\.json(\.gz)?$")
 LOG_RE = re.compile(r"^ddbfs: (error|warning|info|debug): (.*)$")
+# A sanitizer's report (ASan, LSan, UBSan in the DDBFS_SANITIZE=ON build): fails the test whatever
+# the test allows.
+SANITIZER_RE = re.compile(r"^==\d+==ERROR: |^SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer|"
+                          r": runtime error: |^==\d+==WARNING: (Address|Leak)Sanitizer")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -69,6 +73,11 @@ def endpoint():
     if not value:
         raise AssertionError("DDBFS_TEST_ENDPOINT is not set: run through tests/harness/with-dynalite")
     return value
+
+
+def sanitizer_report(text):
+    """The lines of a sanitizer's report in text (a daemon's stderr), or [] when there is none."""
+    return [line for line in text.splitlines() if SANITIZER_RE.search(line)]
 
 
 def fuse_missing_reason():
@@ -607,6 +616,7 @@ class Mount:
         if self.exit_status != 0:
             problems.append(f"ddbfs exited with status {self.exit_status}")
         log = self.log()
+        sanitizer = sanitizer_report(log)  # never allowed, even with check=False
         bad = []
         if check:
             try:
@@ -616,6 +626,9 @@ class Mount:
         self._forget()
         if check and (problems or bad):
             raise AssertionError("; ".join(problems + bad) + f"\nddbfs's stderr:\n{log[-6000:]}")
+        if sanitizer:
+            raise AssertionError("a sanitizer reported errors in ddbfs: " + "; ".join(sanitizer[:5])
+                                 + f"\nddbfs's stderr:\n{log[-6000:]}")
 
     def _forget(self):
         if self in _live_mounts:
@@ -658,6 +671,8 @@ def run_ddbfs_expecting_refusal(options, extra_args=(), foreground=True, timeout
             proc.kill()
             out, err = proc.communicate(timeout=10)
         output = (out + err).decode(errors="replace")
+        if sanitizer_report(output):
+            raise AssertionError("a sanitizer reported errors in ddbfs:\n" + output[-6000:])
     finally:
         if is_mounted(mnt):
             mounted = True

@@ -251,6 +251,38 @@ Test(item, check_names_the_path_of_a_nested_error)
                  "The parameter cannot be converted to a numeric value: q (attribute m.x[0])");
 }
 
+/* Found by tests/e2e/test_badinput.py: a name or value holding a newline split the log line that
+ * quotes it. Every message is one printable line, and a long name is cut between characters. */
+Test(item, check_messages_stay_one_line_whatever_names_and_values_hold)
+{
+    expect_error("{\"bad\\nname\":{\"N\":\"x\\ny\"}}", NULL,
+                 "The parameter cannot be converted to a numeric value: x\\x0ay "
+                 "(attribute bad\\x0aname)");
+    expect_error("{\"a\\u001b[31m\":{\"X\\t\":\"y\"}}", NULL,
+                 "Supplied AttributeValue has an unsupported datatype X\\x09 "
+                 "(attribute a\\x1b[31m)");
+    expect_error("{\"s\":{\"SS\":[\"\\r\",\"\\r\"]}}", NULL,
+                 "Input collection contains duplicates: \\x0d (attribute s)");
+}
+
+Test(item, check_messages_cut_long_names_between_characters)
+{
+    /* "a" then 100 two-byte characters: the quote is cut at a character boundary. */
+    char text[512], err[1024] = "";
+    size_t n = 0;
+    n += (size_t)snprintf(text + n, sizeof(text) - n, "{\"a");
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "\xc3\xa9");
+    snprintf(text + n, sizeof(text) - n, "\":{\"N\":\"q\"}}");
+    json_t *item = parse(text);
+    cr_assert_eq(ddb_item_check(item, NULL, err, sizeof(err)), -1);
+    const char *dots = strstr(err, "...)");
+    cr_assert_not_null(dots, "%s", err);
+    cr_assert(((unsigned char)dots[-1] & 0xc0) == 0x80 && (unsigned char)dots[-2] == 0xc3,
+              "the cut is between characters: %s", err);
+    json_decref(item);
+}
+
 static char *nested(int levels)
 {
     /* levels of L around a string: {"a":{"L":[{"L":[ ... {"S":"x"} ... ]}]}} */
