@@ -210,8 +210,14 @@ static int resolve_region(const struct ddb_config_opts *opts, struct ddb_config 
         return -1;
     }
     if (!region_valid(r)) {
+        /* The value may come from a file, continuation lines included: one printable line. */
+        char shown[65];
+        size_t i;
+        for (i = 0; r[i] && i < sizeof shown - 1; i++)
+            shown[i] = (r[i] >= 0x20 && r[i] < 0x7f) ? r[i] : '?';
+        shown[i] = '\0';
         ddb_error_set(err, DDB_ECONFIG,
-                      "region \"%.64s\" (from %s) is not a valid region name such as us-east-1", r,
+                      "region \"%s\" (from %s) is not a valid region name such as us-east-1", shown,
                       cfg->region_from);
         return -1;
     }

@@ -301,6 +301,14 @@ Test(config, rejects_a_region_that_cannot_be_a_host_name)
     cr_assert(strstr(err.message, "not a valid region") != NULL, "%s", err.message);
 }
 
+Test(config, a_bad_region_spanning_continuation_lines_is_quoted_on_one_line)
+{
+    fake_env_write_file(config_path, "[default]\nregion = us-east\n  x = y\n");
+    cr_assert_eq(load(NULL, NULL, NULL), -1);
+    cr_assert(strstr(err.message, "not a valid region") != NULL, "%s", err.message);
+    cr_assert(strchr(err.message, '\n') == NULL, "%s", err.message);
+}
+
 /* ---- endpoint ---- */
 
 static void write_endpoint_profile(void)
