@@ -72,6 +72,7 @@ static void table_free(struct fs_table *t)
         free(sp);
     }
     fs_written_free_all(t);
+    fs_progress_table_cleanup(t);
     ddb_table_info_cleanup(&t->info);
     free(t->schema);
     free(t->ttl);
