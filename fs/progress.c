@@ -513,6 +513,9 @@ void fs_progress_table_cleanup(struct fs_table *t)
     t->prog.restored = NULL;
     free(t->prog.verified);
     t->prog.verified = NULL;
+    free(t->prog.deferred);
+    free(t->prog.deferred_path);
+    t->prog.deferred = t->prog.deferred_path = NULL;
     for (unsigned i = 0; i < t->nseg && t->segs; i++) {
         EVP_MD_CTX_free(t->segs[i].prog.sha);
         t->segs[i].prog.sha = NULL;

@@ -66,6 +66,8 @@ struct fs_table_progress {
     double written_bytes;
     struct fs_rate wrate;
     char *verified; /* the last manifest check's outcome (owned), NULL: none */
+    char *deferred, *deferred_path; /* a manifest written before _schema.json (owned) */
+    size_t deferred_len;
     struct fs_restored *restored;
 };
 
@@ -103,8 +105,12 @@ int fs_progress_listxattr(struct fs *fs, struct fs_table *t, const char *file, c
  * newest snapshot's). 0 or a negative errno (logged). */
 int fs_manifest_build(struct fs_table *t, char **text, size_t *len, time_t *mtime);
 /* A manifest written into t (at its close): compares it with the files restored through this
- * mount. 0, or -EIO with a log line naming each missing or mismatched segment. */
+ * mount. 0, or -EIO with a log line naming each missing or mismatched segment. In a table that
+ * waits for its _schema.json, the manifest waits too (0; see fs_manifest_check_deferred). */
 int fs_manifest_check(struct fs_table *t, const char *text, size_t len, const char *path);
+/* After _schema.json created t and its waiting files were stored: checks a manifest that came
+ * before it (0 when there is none). */
+int fs_manifest_check_deferred(struct fs_table *t);
 /* The digest of segment i's complete snapshot e (size and mtime from fs_segment_wait): the one
  * kept, or computed by reading the snapshot. 0 or a negative errno. */
 int fs_progress_digest(struct fs_table *t, unsigned i, struct cache_entry *e, uint64_t size,

@@ -377,6 +377,8 @@ static int apply_doc(struct fs_upload *u)
         rc = pending ? fs_table_create(u->t, doc, u->path) : fs_table_check_schema(u->t, doc, u->path);
         if (pending && rc == 0)
             rc = replay_spool(u->t, u->path);
+        if (pending && rc == 0)
+            rc = fs_manifest_check_deferred(u->t);
     } else if (pending) {
         log_error("%s: table %s does not exist yet: write its _schema.json first", u->path,
                   u->t->name);

@@ -78,6 +78,19 @@ static void set_verified(struct fs_table *t, long expected, const char *fmt, ...
     pthread_mutex_unlock(&t->lock);
 }
 
+int fs_manifest_check_deferred(struct fs_table *t)
+{
+    pthread_mutex_lock(&t->lock);
+    char *text = t->prog.deferred, *path = t->prog.deferred_path;
+    size_t len = t->prog.deferred_len;
+    t->prog.deferred = t->prog.deferred_path = NULL;
+    pthread_mutex_unlock(&t->lock);
+    int rc = text ? fs_manifest_check(t, text, len, path) : 0;
+    free(text);
+    free(path);
+    return rc;
+}
+
 int fs_manifest_check(struct fs_table *t, const char *text, size_t len, const char *path)
 {
     struct fs_manifest m;
@@ -92,12 +105,27 @@ int fs_manifest_check(struct fs_table *t, const char *text, size_t len, const ch
     int pending = t->pending;
     pthread_mutex_unlock(&t->lock);
     if (pending) {
-        log_error("%s: arrived before the table's _schema.json: nothing was restored yet, so "
-                  "nothing can be checked (copy the manifest last)",
-                  path);
-        set_verified(t, m.items, "failed: the manifest arrived before _schema.json");
+        /* Checked when the schema has created the table and its waiting files are stored. */
+        char *copy = malloc(len + 1), *where = strdup(path);
+        if (!copy || !where) {
+            free(copy);
+            free(where);
+            fs_manifest_cleanup(&m);
+            return -ENOMEM;
+        }
+        memcpy(copy, text, len);
+        copy[len] = '\0';
+        pthread_mutex_lock(&t->lock);
+        free(t->prog.deferred);
+        free(t->prog.deferred_path);
+        t->prog.deferred = copy;
+        t->prog.deferred_path = where;
+        t->prog.deferred_len = len;
+        t->prog.expected = m.items;
+        pthread_mutex_unlock(&t->lock);
+        log_info("%s: kept until %s/_schema.json creates the table; checked then", path, t->name);
         fs_manifest_cleanup(&m);
-        return -EIO;
+        return 0;
     }
     long written = 0, missing = 0, wrong = 0;
     char first[600] = "";
