@@ -257,6 +257,8 @@ static void summarize(struct fs_table *t, struct summary *m)
         m->consumed += v.consumed;
     }
     m->expected = expected;
+    if (!m->scanning)
+        m->items_s = m->bytes_s = 0; /* nothing is moving: no rate (the window would lag) */
     if (m->nseg && m->done == m->nseg)
         m->eta = 0;
     else if (m->scanning || m->queued)
