@@ -515,6 +515,11 @@ void fs_progress_table_cleanup(struct fs_table *t)
     t->prog.restored = NULL;
     free(t->prog.verified);
     t->prog.verified = NULL;
+    if (t->prog.deferred && t->prog.awaiting)
+        log_error("%s: restore of %s: segment files it lists were never written (%s); see "
+                  "user.ddbfs.restore.verified while mounted",
+                  t->prog.deferred_path, t->name,
+                  t->prog.verified ? t->prog.verified : "not checked");
     free(t->prog.deferred);
     free(t->prog.deferred_path);
     t->prog.deferred = t->prog.deferred_path = NULL;

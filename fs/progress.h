@@ -68,6 +68,7 @@ struct fs_table_progress {
     char *verified; /* the last manifest check's outcome (owned), NULL: none */
     char *deferred, *deferred_path; /* a manifest written before _schema.json (owned) */
     size_t deferred_len;
+    int awaiting; /* the kept manifest waits for segment files, not for the schema */
     struct fs_restored *restored;
 };
 
@@ -106,8 +107,14 @@ int fs_progress_listxattr(struct fs *fs, struct fs_table *t, const char *file, c
 int fs_manifest_build(struct fs_table *t, char **text, size_t *len, time_t *mtime);
 /* A manifest written into t (at its close): compares it with the files restored through this
  * mount. 0, or -EIO with a log line naming each missing or mismatched segment. In a table that
- * waits for its _schema.json, the manifest waits too (0; see fs_manifest_check_deferred). */
-int fs_manifest_check(struct fs_table *t, const char *text, size_t len, const char *path);
+ * waits for its _schema.json, the manifest waits too (0; see fs_manifest_check_deferred).
+ * strict (rsync, which copies in name order): a segment not written yet is missing. Otherwise (cp
+ * and tar copy in the source directory's order) the check waits for it: 0 now, and the close of
+ * the data file that completes the set gets the verdict (fs_manifest_check_awaiting). */
+int fs_manifest_check(struct fs_table *t, const char *text, size_t len, const char *path,
+                      int strict);
+/* After a data file's close: re-checks a manifest that waits for segment files. 0 or -EIO. */
+int fs_manifest_check_awaiting(struct fs_table *t);
 /* After _schema.json created t and its waiting files were stored: checks a manifest that came
  * before it (0 when there is none). */
 int fs_manifest_check_deferred(struct fs_table *t);

@@ -360,7 +360,8 @@ static int replay_spool(struct fs_table *t, const char *schema_path);
 static int apply_doc(struct fs_upload *u)
 {
     if (u->kind == UP_MANIFEST)
-        return fs_manifest_check(u->t, buf_str(&u->doc), u->doc.len, u->path);
+        return fs_manifest_check(u->t, buf_str(&u->doc), u->doc.len, u->path,
+                                 strcmp(u->meant, u->path + strlen(u->t->name) + 1) != 0);
     json_error_t je;
     json_t *doc = json_loadb(buf_str(&u->doc), u->doc.len, 0, &je);
     if (!json_is_object(doc)) {
@@ -719,8 +720,11 @@ int fs_upload_flush(struct fs_upload *u, int end)
     if (u->items)
         fs_table_invalidate(u->t);
     restore_progress(u, NULL, 0);
-    if (end)
+    if (end) {
         restore_record(u);
+        if (fs_manifest_check_awaiting(u->t) != 0)
+            rc = -EIO;
+    }
     pthread_mutex_lock(&u->lock);
     long rejected = u->rejected;
     pthread_mutex_unlock(&u->lock);

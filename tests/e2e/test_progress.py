@@ -233,19 +233,58 @@ class ProgressOfAThrottledExport(unittest.TestCase):
         self.assertIn(f"restore_items_written={ITEMS}", proc.stdout.decode())
 
     def test_5_a_restore_missing_a_segment_fails_the_manifest_s_close(self):
-        new = e2e.unique_name("progress-partial")
-        os.mkdir(self.mount.path(new))
+        # rsync copies in name order: a segment not written when the manifest closes is missing.
+        partial = os.path.join(self.workdir, "partial")
+        os.mkdir(partial)
         missing = segment_names(SEGMENTS)[2]
-        for name in ["_schema.json"] + [n for n in segment_names(SEGMENTS) if n != missing]:
-            shutil.copyfile(os.path.join(self.backup, name), self.mount.path(new, name))
-        proc = e2e.run(["cp", os.path.join(self.backup, e2e.MANIFEST), self.mount.path(new) + "/"])
-        self.assertNotEqual(proc.returncode, 0, "cp of the manifest succeeded")
+        for name in os.listdir(self.backup):
+            if name != missing:
+                shutil.copy2(os.path.join(self.backup, name), partial)
+        new = e2e.unique_name("progress-partial")
+        proc = e2e.run(["rsync", "-a", partial + "/", self.mount.path(new) + "/"])
+        self.assertNotEqual(proc.returncode, 0, "rsync of a backup missing a segment exited 0")
         self.assertIn(b"Input/output error", proc.stderr)
         logged = "\n".join(self.mount.log_lines())
         self.assertIn(f"{missing} is missing: it was not written into {new}", logged)
         self.assertRegex(logged, rf"restore of {new} does not match the manifest: \d+ items written "
                                  rf"of {ITEMS} expected; 1 of {SEGMENTS} segment files missing")
         self.assertTrue(xattrs(self.mount.path(new))[X + "restore.verified"].startswith("failed: "))
+
+    def test_5b_cp_in_any_order_is_checked_when_the_last_segment_comes(self):
+        # cp copies in the source directory's order (inode order): the manifest may come early;
+        # the check then waits for the segments it lists, and the last one's close gets it.
+        new = e2e.unique_name("progress-anyorder")
+        os.mkdir(self.mount.path(new))
+        late = segment_names(SEGMENTS)[2]
+        for name in ["_schema.json"] + [n for n in segment_names(SEGMENTS) if n != late]:
+            e2e.run(["cp", os.path.join(self.backup, name), self.mount.path(new)], check=True)
+        e2e.run(["cp", os.path.join(self.backup, e2e.MANIFEST), self.mount.path(new)], check=True)
+        verified = xattrs(self.mount.path(new))[X + "restore.verified"]
+        self.assertEqual(verified, f"waiting: 1 of {SEGMENTS} segment files not written yet "
+                                   f"(first: {late}); checked as they arrive")
+        e2e.run(["cp", os.path.join(self.backup, late), self.mount.path(new)], check=True)
+        self.assertEqual(xattrs(self.mount.path(new))[X + "restore.verified"],
+                         f"ok: {ITEMS} items written of {ITEMS} expected, {SEGMENTS} segment files match")
+
+    def test_5c_a_segment_that_differs_fails_the_manifest_s_close(self):
+        new = e2e.unique_name("progress-differs")
+        cut = os.path.join(self.workdir, "cut")
+        os.mkdir(cut)
+        for name in os.listdir(self.backup):
+            shutil.copy2(os.path.join(self.backup, name), cut)
+        short = os.path.join(cut, segment_names(SEGMENTS)[3])
+        with open(short, "rb") as f:
+            lines = f.readlines()
+        with open(short, "wb") as f:
+            f.writelines(lines[:-1])  # a line lost on the way
+        os.mkdir(self.mount.path(new))
+        for name in ["_schema.json"] + segment_names(SEGMENTS):
+            e2e.run(["cp", os.path.join(cut, name), self.mount.path(new)], check=True)
+        proc = e2e.run(["cp", os.path.join(cut, e2e.MANIFEST), self.mount.path(new)])
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn(b"Input/output error", proc.stderr)
+        self.assertIn(f"{segment_names(SEGMENTS)[3]}: {len(lines) - 1} items written (0 rejected), "
+                      f"the manifest expects {len(lines)}", "\n".join(self.mount.log_lines()))
 
     def test_6_status_refuses_a_directory_that_is_not_a_ddbfs_mount(self):
         proc = status("--once", self.workdir)
@@ -288,6 +327,35 @@ class NightlyRsync(unittest.TestCase):
                 self.assertEqual(rsync(m), [])
                 with open(os.path.join(dst, e2e.MANIFEST), "rb") as f:
                     self.assertEqual(f.read(), open(m.path(table, e2e.MANIFEST), "rb").read())
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def test_rsync_of_a_backup_back_into_its_table_checks_the_segments_it_skips(self):
+        # rsync -a skips the segments whose size and mtime match the table's own files: the
+        # manifest check counts them when the table's last snapshot had the manifest's sha256.
+        table = e2e.unique_name("progress-back")
+        e2e.load_table(table, 300)
+        want = e2e.scan_table(table, ("pk", "sk"))
+        work = tempfile.mkdtemp(prefix="ddbfs-e2e-back.")
+        backup = os.path.join(work, "backup")
+        opts = [f"tables={table}", f"segments={SEGMENTS}", "cache_ttl=2"]
+        try:
+            with e2e.Mount(opts) as m:
+                e2e.run(["rsync", "-a", m.path(table) + "/", backup + "/"], check=True)
+                with open(os.path.join(backup, segment_names(SEGMENTS)[1]), "rb") as f:
+                    item = json.loads(f.readline())["Item"]
+                item["changed"] = {"S": "yes"}
+                e2e.aws("put-item", "--table-name", table, "--item", json.dumps(item))
+                time.sleep(3)  # past cache_ttl: rsync compares with new snapshots
+                proc = e2e.run(["rsync", "-a", "--itemize-changes", backup + "/", m.path(table) + "/"])
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                sent = sorted(l.split(" ", 1)[1] for l in proc.stdout.decode().splitlines()
+                              if l.startswith(">f"))
+                self.assertEqual(sent, [segment_names(SEGMENTS)[1], e2e.MANIFEST])
+                verified = xattrs(m.path(table))[X + "restore.verified"]
+                self.assertRegex(verified, r"^ok: \d+ items written of 300 expected \(\d+ more "
+                                           r"already in the table, unchanged\), 4 segment files match")
+            self.assertEqual(e2e.diff_items(e2e.scan_table(table, ("pk", "sk")), want), "")
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
