@@ -226,7 +226,9 @@ static void summarize(struct fs_table *t, struct summary *m)
     double now = clock_mono();
     pthread_mutex_lock(&t->lock);
     m->described = t->described;
-    m->restoring = t->uploads > 0;
+    /* Between two files of a cp -r, no upload is open: a restore lasts until FS_WRITTEN_TTL_S
+     * after its last close, as the table directory's listing does. */
+    m->restoring = t->uploads > 0 || (t->last_upload > 0 && now - t->last_upload < FS_WRITTEN_TTL_S);
     m->nseg = t->described ? t->nseg : 0;
     fs_rate_get(&t->prog.rate, now, &m->items_s, &m->bytes_s);
     double w_bytes_s;

@@ -87,6 +87,8 @@ static double fraction(const struct row *r)
 {
     if (!strcmp(r->state, "done"))
         return 1;
+    if (!strcmp(r->state, "restoring") && r->r_expected > 0)
+        return r->r_written / r->r_expected > 1 ? 1 : r->r_written / r->r_expected;
     double f = r->expected > 0 ? r->items / r->expected : r->total > 0 ? r->done / r->total : 0;
     return f < 0 ? 0 : f > 1 ? 1 : f;
 }

@@ -55,6 +55,7 @@ static void table_free(struct fs_table *t)
 {
     if (!t)
         return;
+    fs_progress_table_cleanup(t); /* before the segments go */
     for (unsigned i = 0; i < t->nseg; i++)
         buf_cleanup(&t->segs[i].out);
     free(t->segs);
@@ -72,7 +73,6 @@ static void table_free(struct fs_table *t)
         free(sp);
     }
     fs_written_free_all(t);
-    fs_progress_table_cleanup(t);
     ddb_table_info_cleanup(&t->info);
     free(t->schema);
     free(t->ttl);
