@@ -149,6 +149,7 @@ struct summary {
     double expected; /* items, <= 0: unknown */
     double eta;      /* seconds, -1: unknown */
     long files, written, rejected, rexpected;
+    double wcu;
     double w_items_s;
     char verified[512];
 };
@@ -237,6 +238,7 @@ static void summarize(struct fs_table *t, struct summary *m)
     m->written = t->prog.written;
     m->rejected = t->prog.rejected;
     m->rexpected = t->prog.expected;
+    m->wcu = t->prog.consumed_wcu;
     snprintf(m->verified, sizeof m->verified, "%s", t->prog.verified ? t->prog.verified : "none");
     double expected = t->described ? (double)t->info.item_count : 0;
     double size = t->described ? (double)t->info.size_bytes : 0;
@@ -466,13 +468,15 @@ out:
 
 /* ---- restores ---- */
 
-void fs_progress_restore_items(struct fs_table *t, long stored, long rejected, size_t bytes)
+void fs_progress_restore_items(struct fs_table *t, long stored, long rejected, size_t bytes,
+                               double wcu)
 {
     double now = clock_mono();
     pthread_mutex_lock(&t->lock);
     t->prog.written += stored;
     t->prog.rejected += rejected;
     t->prog.written_bytes += (double)bytes;
+    t->prog.consumed_wcu += wcu;
     fs_rate_add(&t->prog.wrate, now, (double)t->prog.written, t->prog.written_bytes);
     pthread_mutex_unlock(&t->lock);
     tick(t, "restore", now);
@@ -583,6 +587,7 @@ static void table_attrs(struct fs_table *t, struct attrs *a)
     attr(a, FS_XATTR_PREFIX "restore.items_written", "%ld", m.written);
     attr(a, FS_XATTR_PREFIX "restore.items_rejected", "%ld", m.rejected);
     attr(a, FS_XATTR_PREFIX "restore.rate.items_per_s", "%.1f", m.w_items_s);
+    attr(a, FS_XATTR_PREFIX "restore.consumed_wcu", "%.1f", m.wcu);
     number_or_unknown(a, FS_XATTR_PREFIX "restore.items_expected", (double)m.rexpected);
     attr(a, FS_XATTR_PREFIX "restore.verified", "%s", m.verified);
 }

@@ -63,7 +63,7 @@ struct fs_table_progress {
     struct fs_rate rate;
     /* Restores: */
     long files, written, rejected, expected; /* expected: from a manifest, -1 none yet */
-    double written_bytes;
+    double written_bytes, consumed_wcu;
     struct fs_rate wrate;
     char *verified; /* the last manifest check's outcome (owned), NULL: none */
     char *deferred, *deferred_path; /* a manifest written before _schema.json (owned) */
@@ -86,8 +86,10 @@ time_t fs_progress_fill_mtime(struct fs_segment *s);
 void fs_progress_fill_end(struct fs_segment *s, struct cache_entry *e, int ok);
 
 /* ---- hooks for upload.c ---- */
-/* Items stored and rejected since the last call, and bytes received, for a restore into t. */
-void fs_progress_restore_items(struct fs_table *t, long stored, long rejected, size_t bytes);
+/* Items stored and rejected, bytes received and capacity consumed since the last call, for a
+ * restore into t. */
+void fs_progress_restore_items(struct fs_table *t, long stored, long rejected, size_t bytes,
+                               double wcu);
 /* A data file was closed: what was stored from it, and the sha256 of its bytes. */
 void fs_progress_restore_file(struct fs_table *t, const char *name, long items, long rejected,
                               uint64_t bytes, const unsigned char sha[32]);

@@ -45,6 +45,7 @@ struct fs_upload {
     enum kind kind;
     EVP_MD_CTX *sha;        /* data files: sha256 of the bytes received (for the manifest check) */
     long told_stored, told_rejected; /* already counted in the table's progress */
+    double told_wcu;
     off_t offset; /* bytes received */
 
     /* Data files: */
@@ -566,10 +567,12 @@ static void restore_progress(struct fs_upload *u, const char *buf, size_t size)
     long rejected = u->rejected;
     pthread_mutex_unlock(&u->lock);
     long ds = ws.items_stored - u->told_stored, dr = rejected - u->told_rejected;
+    double dw = ws.consumed - u->told_wcu;
     u->told_stored = ws.items_stored;
     u->told_rejected = rejected;
-    if (ds || dr || size)
-        fs_progress_restore_items(u->t, ds, dr, size);
+    u->told_wcu = ws.consumed;
+    if (ds || dr || size || dw > 0)
+        fs_progress_restore_items(u->t, ds, dr, size, dw);
 }
 
 /* At close: what this file stored, and the sha256 of its bytes so far. */

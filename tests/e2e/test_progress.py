@@ -226,6 +226,7 @@ class ProgressOfAThrottledExport(unittest.TestCase):
         self.assertEqual(a[X + "restore.items_written"], str(ITEMS))
         self.assertEqual(a[X + "restore.items_rejected"], "0")
         self.assertEqual(a[X + "restore.files"], str(SEGMENTS))
+        self.assertGreaterEqual(float(a[X + "restore.consumed_wcu"]), ITEMS)  # >= 1 WCU an item
         self.assertTrue(any(f"restore of {new} matches the manifest: {ITEMS} items written of "
                             f"{ITEMS} expected" in l for l in self.mount.log_lines()))
         self.assertEqual(len(e2e.scan_table(new, ("pk", "sk"))), ITEMS)
