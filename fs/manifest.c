@@ -203,8 +203,7 @@ static int parse_segment(struct fs_manifest *m, const char *p, size_t n)
     return fs_manifest_add(m, name, (long)items, bytes, NULL);
 }
 
-int fs_manifest_parse(const char *text, size_t len, struct fs_manifest *m, char *msg,
-                      size_t msglen)
+int fs_manifest_parse(const char *text, size_t len, struct fs_manifest *m, char *msg, size_t msglen)
 {
     const char *p = text, *end = text + len;
     long line_no = 0;

@@ -19,7 +19,8 @@
 
 #define DIGEST_READ_CHUNK (1u << 20)
 
-/* ---- digests kept across mounts: <cache_dir>/digests/<table>, "name sha mtime items bytes" ---- */
+/* ---- digests kept across mounts: <cache_dir>/digests/<table>, "name sha mtime items bytes" ----
+ */
 
 static int digests_path(struct fs_table *t, char *out, size_t len, int mkdirs)
 {
@@ -229,7 +230,8 @@ static void summarize(struct fs_table *t, struct summary *m)
     m->described = t->described;
     /* Between two files of a cp -r, no upload is open: a restore lasts until FS_WRITTEN_TTL_S
      * after its last close, as the table directory's listing does. */
-    m->restoring = t->uploads > 0 || (t->last_upload > 0 && now - t->last_upload < FS_WRITTEN_TTL_S);
+    m->restoring =
+        t->uploads > 0 || (t->last_upload > 0 && now - t->last_upload < FS_WRITTEN_TTL_S);
     m->nseg = t->described ? t->nseg : 0;
     fs_rate_get(&t->prog.rate, now, &m->items_s, &m->bytes_s);
     double w_bytes_s;
@@ -249,11 +251,21 @@ static void summarize(struct fs_table *t, struct summary *m)
         struct seg_view v;
         seg_view(t, i, now, &v);
         switch (v.state) {
-        case FS_SEG_IDLE: m->idle++; break;
-        case FS_SEG_QUEUED: m->queued++; break;
-        case FS_SEG_SCANNING: m->scanning++; break;
-        case FS_SEG_DONE: m->done++; break;
-        case FS_SEG_FAILED: m->failed++; break;
+        case FS_SEG_IDLE:
+            m->idle++;
+            break;
+        case FS_SEG_QUEUED:
+            m->queued++;
+            break;
+        case FS_SEG_SCANNING:
+            m->scanning++;
+            break;
+        case FS_SEG_DONE:
+            m->done++;
+            break;
+        case FS_SEG_FAILED:
+            m->failed++;
+            break;
         }
         if (v.items > 0)
             m->items += v.items;
@@ -266,9 +278,9 @@ static void summarize(struct fs_table *t, struct summary *m)
     if (m->nseg && m->done == m->nseg)
         m->eta = 0;
     else if (m->scanning || m->queued)
-        m->eta = fs_eta_seconds(expected, (double)m->items, m->items_s,
-                                expected > 0 ? size / expected : 0, budget,
-                                consistent ? 4096 : 8192);
+        m->eta =
+            fs_eta_seconds(expected, (double)m->items, m->items_s,
+                           expected > 0 ? size / expected : 0, budget, consistent ? 4096 : 8192);
 }
 
 static const char *table_state(const struct summary *m)

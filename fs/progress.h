@@ -37,12 +37,12 @@ struct fs_digest {
 };
 
 struct fs_seg_progress {
-    long items;      /* the running (or last) scan's items and served bytes */
+    long items; /* the running (or last) scan's items and served bytes */
     uint64_t bytes;
     double consumed; /* its capacity units */
     double started;  /* monotonic */
     struct fs_rate rate;
-    void *sha;       /* EVP_MD_CTX of the running scan (I/O thread only, not under the lock) */
+    void *sha; /* EVP_MD_CTX of the running scan (I/O thread only, not under the lock) */
     struct fs_digest digest; /* the last complete snapshot's */
 };
 
@@ -57,16 +57,16 @@ struct fs_restored {
 
 struct fs_table_progress {
     int digests_loaded;
-    double logged_at;     /* monotonic: the last progress log line */
-    long scanned_items;   /* every page of every scan since mount, for the table's rate */
+    double logged_at;   /* monotonic: the last progress log line */
+    long scanned_items; /* every page of every scan since mount, for the table's rate */
     double scanned_bytes;
     struct fs_rate rate;
     /* Restores: */
-    long files, written, rejected, expected; /* expected: from a manifest, -1 none yet */
+    long files, written, rejected, expected; /* expected: from a manifest, 0 none yet */
     double written_bytes, consumed_wcu;
     struct fs_rate wrate;
-    char *verified; /* the last manifest check's outcome (owned), NULL: none */
-    char *deferred, *deferred_path; /* a manifest written before _schema.json (owned) */
+    char *verified;                 /* the last manifest check's outcome (owned), NULL: none */
+    char *deferred, *deferred_path; /* a manifest kept to check later (owned) */
     size_t deferred_len;
     int awaiting; /* the kept manifest waits for segment files, not for the schema */
     struct fs_restored *restored;

@@ -108,8 +108,8 @@ static void print_plain(FILE *out, const struct row *r)
             "restore_files=%.0f restore_items_written=%.0f restore_items_rejected=%.0f "
             "restore_verified=\"%s\"\n",
             r->name, r->state, r->done, r->total, r->scanning, r->queued, r->failed, r->items,
-            expected, r->bytes, r->items_s, r->bytes_s, r->eta, r->r_files,
-            r->r_written, r->r_rejected, r->verified);
+            expected, r->bytes, r->items_s, r->bytes_s, r->eta, r->r_files, r->r_written,
+            r->r_rejected, r->verified);
 }
 
 static void print_pretty(FILE *out, const struct row *rows, size_t n)
@@ -193,8 +193,9 @@ int fs_status_main(int argc, char **argv)
         if (e == ENOENT || e == ENOTDIR || e == EACCES)
             fprintf(stderr, "ddbfs status: %s: %s\n", mnt, strerror_r(e, eb, sizeof eb));
         else
-            fprintf(stderr, "ddbfs status: %s is not a ddbfs mount (it has no %smount attribute); "
-                            "give the directory ddbfs is mounted on\n",
+            fprintf(stderr,
+                    "ddbfs status: %s is not a ddbfs mount (it has no %smount attribute); "
+                    "give the directory ddbfs is mounted on\n",
                     mnt, FS_XATTR_PREFIX);
         goto out;
     }

@@ -133,7 +133,7 @@ static void unkeep(struct fs_table *t)
 
 struct verdict {
     long written, there, missing, wrong;
-    char first[600];     /* the first problem */
+    char first[600]; /* the first problem */
     char first_missing[256];
 };
 
@@ -163,15 +163,19 @@ static void compare(struct fs_table *t, const struct fs_manifest *m, const char 
             v->missing++;
             if (!v->first_missing[0])
                 snprintf(v->first_missing, sizeof v->first_missing, "%s", s->name);
-            snprintf(why, sizeof why, "%s is missing: it was not written into %s through this mount",
-                     s->name, t->name);
+            snprintf(why, sizeof why,
+                     "%s is missing: it was not written into %s through this mount", s->name,
+                     t->name);
         } else {
             v->written += r.items;
             if (r.items != s->items || r.rejected)
-                snprintf(why, sizeof why, "%s: %ld items written (%ld rejected), the manifest "
-                         "expects %ld", s->name, r.items, r.rejected, s->items);
+                snprintf(why, sizeof why,
+                         "%s: %ld items written (%ld rejected), the manifest "
+                         "expects %ld",
+                         s->name, r.items, r.rejected, s->items);
             else if (strcmp(hex, s->sha) != 0 || r.bytes != s->bytes)
-                snprintf(why, sizeof why, "%s: its bytes differ from the backup's (%" PRIu64
+                snprintf(why, sizeof why,
+                         "%s: its bytes differ from the backup's (%" PRIu64
                          " bytes, sha256 %s; the manifest says %" PRIu64 " bytes, sha256 %s)",
                          s->name, r.bytes, hex, s->bytes, s->sha);
             if (why[0])
@@ -216,8 +220,10 @@ static int check(struct fs_table *t, const char *text, size_t len, const char *p
     if (v.missing && !v.wrong && !strict) {
         /* cp and tar copy in the source directory's order: the rest may still come. */
         rc = keep(t, text, len, path, m.items, 1);
-        set_verified(t, m.items, "waiting: %ld of %zu segment files not written yet (first: %s); "
-                     "checked as they arrive", v.missing, m.n, v.first_missing);
+        set_verified(t, m.items,
+                     "waiting: %ld of %zu segment files not written yet (first: %s); "
+                     "checked as they arrive",
+                     v.missing, m.n, v.first_missing);
         if (!rc && !again)
             log_info("%s: %ld of %zu segment files it lists are not written yet (first: %s): "
                      "checked as they arrive",
@@ -231,7 +237,8 @@ static int check(struct fs_table *t, const char *text, size_t len, const char *p
         log_error("%s: restore of %s does not match the manifest: %ld items written of %ld "
                   "expected; %ld of %zu segment files missing, %ld not matching (first: %s)",
                   path, t->name, v.written, m.items, v.missing, m.n, v.wrong, v.first);
-        set_verified(t, m.items, "failed: %ld items written of %ld expected; %ld segments missing, "
+        set_verified(t, m.items,
+                     "failed: %ld items written of %ld expected; %ld segments missing, "
                      "%ld not matching (first: %s)",
                      v.written, m.items, v.missing, v.wrong, v.first);
         rc = -EIO;

@@ -86,7 +86,8 @@ Test(manifest, refuses_what_is_not_one)
     expect_refused("# ddbfs manifest 1\n# segments: 2\n# segment: a.json items=1 bytes=2\n"
                    "5836b453296a24a22ca1801ace9a1fd910ad8d58e07e94e210b1a6bdd1b958a4  a.json\n",
                    "says 2 segments but lists 1");
-    expect_refused("# ddbfs manifest 1\n# segment: a.json items=1 bytes=2\n", "no checksum line for a.json");
+    expect_refused("# ddbfs manifest 1\n# segment: a.json items=1 bytes=2\n",
+                   "no checksum line for a.json");
     expect_refused("# ddbfs manifest 1\n"
                    "5836b453296a24a22ca1801ace9a1fd910ad8d58e07e94e210b1a6bdd1b958a4  b.json\n",
                    "line 2: a checksum for a file that no");
