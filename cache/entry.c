@@ -101,10 +101,17 @@ unlock:
 
 enum cache_err cache_entry_commit(struct cache_entry *e, char *msg, size_t msglen)
 {
+    return cache_entry_commit_at(e, 0, msg, msglen);
+}
+
+enum cache_err cache_entry_commit_at(struct cache_entry *e, time_t mtime, char *msg,
+                                     size_t msglen)
+{
     struct cache_store *s = e->s;
     enum cache_err rc = CACHE_OK;
-    double t = cache_store_now(s);
-    struct timespec ts[2] = {{(time_t)t, 0}, {(time_t)t, 0}};
+    double now = cache_store_now(s);
+    time_t t = mtime > 0 ? mtime : (time_t)now;
+    struct timespec ts[2] = {{t, 0}, {t, 0}};
     char part[CACHE_NAME_BUF + CACHE_NAME_PART_LEN];
 
     pthread_mutex_lock(&s->mu);
@@ -131,8 +138,8 @@ enum cache_err cache_entry_commit(struct cache_entry *e, char *msg, size_t msgle
         goto unlock;
     }
     e->state = CACHE_COMPLETE;
-    e->mtime = (time_t)t;
-    e->last_use = t;
+    e->mtime = t;
+    e->last_use = now;
     pthread_cond_broadcast(&s->cv);
 unlock:
     pthread_mutex_unlock(&s->mu);

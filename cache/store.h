@@ -75,6 +75,10 @@ enum cache_err cache_entry_append(struct cache_entry *e, const void *p, size_t n
                                   size_t msglen);
 /* Makes the snapshot complete: flushes, renames the .part file, fixes size and mtime. */
 enum cache_err cache_entry_commit(struct cache_entry *e, char *msg, size_t msglen);
+/* Commit with the given mtime (0: now), for a snapshot whose content equals an earlier one's and
+ * so keeps its time. */
+enum cache_err cache_entry_commit_at(struct cache_entry *e, time_t mtime, char *msg,
+                                     size_t msglen);
 /* Fails the snapshot with code (kept, with msg, for waiters), and drops its bytes. */
 void cache_entry_fail(struct cache_entry *e, enum cache_err code, const char *msg);
 

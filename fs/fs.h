@@ -17,6 +17,7 @@
 #include "ddb/table.h"
 #include "ddb/throttle.h"
 #include "fs/opts.h"
+#include "fs/progress.h"
 
 #define FS_SCHEMA_NAME "_schema.json"
 #define FS_TTL_NAME "_ttl.json" /* only when the table has Time to Live on */
@@ -73,6 +74,7 @@ struct fs_segment {
     int failed;                 /* a cache_err that stopped the scan */
     char *fail_msg;             /* why (owned), for those who wait for the snapshot */
     double consumed;            /* capacity reported by the pages so far (for log_throttle) */
+    struct fs_seg_progress prog; /* progress.c: counters, checksum, digest */
 };
 
 struct fs_table {
@@ -106,6 +108,7 @@ struct fs_table {
     struct fs_written *written; /* newest first */
     struct fs_written *removed; /* kept until the table is freed (handles may point at them) */
     long nwritten;
+    struct fs_table_progress prog; /* progress.c: rates, restore counts, manifest check */
 };
 
 struct fs {

@@ -191,8 +191,14 @@ static int lets_others_in(const struct fuse_args *args)
     return 0;
 }
 
+int fs_status_main(int argc, char **argv); /* fs/status.c */
+
 int main(int argc, char *argv[])
 {
+    /* Subcommands, before FUSE parses anything. */
+    if (argc >= 2 && strcmp(argv[1], "status") == 0)
+        return fs_status_main(argc - 1, argv + 1);
+
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
     struct fuse_cmdline_opts cmd = {0};
     struct fs fs_storage, *fs = &fs_storage;

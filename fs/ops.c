@@ -30,11 +30,12 @@ enum handle_kind { H_DOC, H_SEGMENT, H_UPLOAD, H_WRITTEN };
 struct handle {
     enum handle_kind kind;
     struct fs_table *t;
-    const char *doc; /* H_DOC: _schema.json or _ttl.json */
+    const char *doc; /* H_DOC: _schema.json, _ttl.json or the manifest */
     size_t doc_len;
     struct cache_entry *e; /* H_SEGMENT */
     struct fs_upload *u;   /* H_UPLOAD */
     struct handle *next_open, *prev_open; /* fs->open_handles, under fs->lock */
+    char *owned;           /* H_DOC: the manifest's text (doc points at it) */
 };
 
 /* Every handle given to FUSE is on fs->open_handles until its release, so that destroy can free
@@ -121,7 +122,7 @@ static int resolve_file(const char *path, struct where *w)
 }
 
 /* What a file name in a described table's directory is: a document, a segment, or nothing. */
-enum file_kind { F_NONE, F_SCHEMA, F_TTL, F_SEGMENT };
+enum file_kind { F_NONE, F_SCHEMA, F_TTL, F_SEGMENT, F_MANIFEST };
 
 static enum file_kind file_kind(struct fs_table *t, const char *file, unsigned *seg)
 {
@@ -129,6 +130,8 @@ static enum file_kind file_kind(struct fs_table *t, const char *file, unsigned *
         return F_SCHEMA;
     if (strcmp(file, FS_TTL_NAME) == 0)
         return t->ttl ? F_TTL : F_NONE;
+    if (strcmp(file, FS_MANIFEST_NAME) == 0)
+        return F_MANIFEST;
     long i = fs_segment_parse(t, file);
     if (i < 0)
         return F_NONE;
@@ -233,6 +236,21 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
         fill_times(st, w.t->created);
         return 0;
     }
+    case F_MANIFEST: {
+        char *text = NULL;
+        size_t len = 0;
+        time_t mtime = 0;
+        prefetch(w.t);
+        if ((rc = fs_manifest_build(w.t, &text, &len, &mtime)))
+            return rc;
+        free(text);
+        st->st_mode = S_IFREG | 0444;
+        st->st_nlink = 1;
+        st->st_size = (off_t)len;
+        st->st_blocks = (st->st_size + 511) / 512;
+        fill_times(st, mtime);
+        return 0;
+    }
     default:
         return stat_segment(w.t, seg, handle_of(fi), st);
     }
@@ -305,6 +323,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
             fs_segment_name(w.t, i, name, sizeof name);
             filler(buf, name, NULL, 0, 0);
         }
+        filler(buf, FS_MANIFEST_NAME, NULL, 0, 0); /* last: copy tools reach it after the segments */
     }
     fs_written_list(w.t, list_written, &l);
     return 0;
@@ -394,6 +413,23 @@ static int op_open(const char *path, struct fuse_file_info *fi)
     int k = own_file(&w, &seg);
     if (k < 0)
         return k;
+    if (k == F_MANIFEST) {
+        struct handle *h = calloc(1, sizeof *h);
+        size_t len = 0;
+        time_t mtime;
+        if (!h)
+            return -ENOMEM;
+        if ((rc = fs_manifest_build(w.t, &h->owned, &len, &mtime))) {
+            free(h);
+            return rc;
+        }
+        h->kind = H_DOC;
+        h->t = w.t;
+        h->doc = h->owned;
+        h->doc_len = len;
+        fi->fh = (uint64_t)(uintptr_t)h;
+        return 0;
+    }
     if (k != F_SEGMENT)
         return open_doc(w.t, w.file, fi);
     struct handle *h = calloc(1, sizeof *h);
@@ -478,6 +514,7 @@ static int op_release(const char *path, struct fuse_file_info *fi)
     detach(get_fs(), h);
     if (h->kind == H_UPLOAD)
         fs_upload_release(h->u);
+    free(h->owned);
     free(h);
     return 0;
 }
@@ -614,6 +651,38 @@ static int op_mknod(const char *path, mode_t m, dev_t d)
     return refuse("mknod", path);
 }
 
+/* Extended attributes: progress and checksums (progress.c), read-only. */
+static int op_getxattr(const char *path, const char *name, char *value, size_t size)
+{
+    struct fs *fs = get_fs();
+    struct where w;
+    int rc = resolve(fs, path, &w);
+    if (rc)
+        return rc;
+    return fs_progress_getxattr(fs, w.t, w.kind == K_FILE ? w.file : NULL, name, value, size);
+}
+
+static int op_listxattr(const char *path, char *list, size_t size)
+{
+    struct fs *fs = get_fs();
+    struct where w;
+    int rc = resolve(fs, path, &w);
+    if (rc)
+        return rc;
+    return fs_progress_listxattr(fs, w.t, w.kind == K_FILE ? w.file : NULL, list, size);
+}
+
+static int op_setxattr(const char *path, const char *name, const char *value, size_t size,
+                       int flags)
+{
+    return -ENOTSUP;
+}
+
+static int op_removexattr(const char *path, const char *name)
+{
+    return -ENOTSUP;
+}
+
 static int op_statfs(const char *path, struct statvfs *sv)
 {
     struct fs *fs = get_fs();
@@ -681,4 +750,8 @@ const struct fuse_operations fs_ops = {
     .link = op_link,
     .mknod = op_mknod,
     .statfs = op_statfs,
+    .getxattr = op_getxattr,
+    .listxattr = op_listxattr,
+    .setxattr = op_setxattr,
+    .removexattr = op_removexattr,
 };

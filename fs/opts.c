@@ -335,4 +335,14 @@ void fs_opts_usage(const char *prog)
            prog, FS_DEFAULT_READ_PERCENT, FS_ON_DEMAND_READ_DEFAULT, FS_DEFAULT_WRITE_PERCENT,
            FS_DEFAULT_CACHE_SIZE,
            FS_DEFAULT_CACHE_TTL);
+    printf("usage: %s status [--once] MOUNTPOINT [TABLE...]\n"
+           "\n"
+           "Shows the progress of a mount's exports and restores (read from the user.ddbfs.*\n"
+           "extended attributes of its table directories and segment files, which getfattr -d\n"
+           "also shows): a live table with progress bars on a terminal, one snapshot with\n"
+           "--once or into a pipe. Each table directory also holds segments.sha256, the\n"
+           "manifest of its segments: check a backup with `sha256sum -c segments.sha256`;\n"
+           "copied into a table directory after the segments, it checks the restore.\n"
+           "\n",
+           prog);
 }

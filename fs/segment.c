@@ -40,13 +40,23 @@ static int page_lines(json_t *items, struct buf *out)
     return 0;
 }
 
+/* Appends served bytes to the snapshot, counted and checksummed (progress.c). */
+static enum cache_err append(struct fs_segment *s, const void *p, size_t n, char *msg,
+                             size_t msglen)
+{
+    enum cache_err ce = cache_entry_append(s->filling, p, n, msg, msglen);
+    if (ce == CACHE_OK)
+        fs_progress_fill_bytes(s, p, n);
+    return ce;
+}
+
 /* Appends p (deflated when gz) to the snapshot. */
 static enum cache_err store(struct fs_segment *s, const void *p, size_t n, int finish, char *msg,
                             size_t msglen)
 {
     z_stream *z = s->gz;
     if (!z)
-        return n ? cache_entry_append(s->filling, p, n, msg, msglen) : CACHE_OK;
+        return n ? append(s, p, n, msg, msglen) : CACHE_OK;
     unsigned char chunk[GZ_CHUNK];
     z->next_in = (unsigned char *)p;
     z->avail_in = (uInt)n;
@@ -60,7 +70,7 @@ static enum cache_err store(struct fs_segment *s, const void *p, size_t n, int f
         }
         size_t have = sizeof chunk - z->avail_out;
         if (have) {
-            enum cache_err ce = cache_entry_append(s->filling, chunk, have, msg, msglen);
+            enum cache_err ce = append(s, chunk, have, msg, msglen);
             if (ce)
                 return ce;
         }
@@ -117,6 +127,9 @@ static int on_page(json_t *items, void *ud)
         set_failed(s, ce, msg);
         return 1;
     }
+    struct ddb_scan_stats ps;
+    ddb_scan_get_stats(scan_of(s), &ps);
+    fs_progress_fill_page(s, json_array_size(items), ps.consumed);
     if (t->fs->opts.log_throttle) {
         struct ddb_scan_stats st;
         ddb_scan_get_stats(scan_of(s), &st);
@@ -139,7 +152,7 @@ static void on_done(const struct ddb_error *err, void *ud)
     if (err->code == DDB_OK && !s->failed) {
         enum cache_err ce = store(s, NULL, 0, 1, msg, sizeof msg);
         if (!ce)
-            ce = cache_entry_commit(s->filling, msg, sizeof msg);
+            ce = cache_entry_commit_at(s->filling, fs_progress_fill_mtime(s), msg, sizeof msg);
         if (ce)
             set_failed(s, ce, msg);
         else
@@ -156,6 +169,7 @@ static void on_done(const struct ddb_error *err, void *ud)
         log_debug("%s", why);
         cache_entry_fail(s->filling, (enum cache_err)s->failed, why);
     }
+    fs_progress_fill_end(s, s->filling, !s->failed);
     free(s->fail_msg);
     s->fail_msg = NULL;
     s->consumed = 0;
@@ -185,6 +199,7 @@ static void start_fill(struct fs_table *t, unsigned i, struct cache_entry *e)
     s->failed = 0;
     s->filling = e;
     t->running++;
+    fs_progress_fill_start(s);
     if (fs->opts.format == FS_FORMAT_JSON_GZ) {
         s->gz = calloc(1, sizeof(z_stream));
         if (!s->gz || deflateInit2(s->gz, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {

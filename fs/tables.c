@@ -57,6 +57,7 @@ static void table_free(struct fs_table *t)
 {
     if (!t)
         return;
+    fs_progress_table_cleanup(t); /* before the segments go */
     for (unsigned i = 0; i < t->nseg; i++)
         buf_cleanup(&t->segs[i].out);
     free(t->segs);

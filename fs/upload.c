@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 #include <zlib.h>
 
 #include "base/limits.h"
@@ -27,7 +28,7 @@
 #define LONG_LINE_KEEP 4096     /* bytes of an over-long line kept in the rejects file */
 #define INFLATE_CHUNK (256u << 10)
 
-enum kind { UP_DATA, UP_SCHEMA, UP_TTL };
+enum kind { UP_DATA, UP_SCHEMA, UP_TTL, UP_MANIFEST };
 
 /* A line travelling with its item through the writer, for the rejects file. */
 struct raw_line {
@@ -41,7 +42,11 @@ struct fs_upload {
     struct fs_table *t;
     struct fs_written *entry;
     char *path; /* "table/name" */
+    char *meant; /* the name the tool means (rsync's temp name seen through) */
     enum kind kind;
+    EVP_MD_CTX *sha;        /* data files: sha256 of the bytes received (for the manifest check) */
+    long told_stored, told_rejected; /* already counted in the table's progress */
+    double told_wcu;
     off_t offset; /* bytes received */
 
     /* Data files: */
@@ -378,6 +383,9 @@ static int replay_spool(struct fs_table *t, const char *schema_path);
 
 static int apply_doc(struct fs_upload *u)
 {
+    if (u->kind == UP_MANIFEST)
+        return fs_manifest_check(u->t, buf_str(&u->doc), u->doc.len, u->path,
+                                 strcmp(u->meant, u->path + strlen(u->t->name) + 1) != 0);
     json_error_t je;
     json_t *doc = json_loadb(buf_str(&u->doc), u->doc.len, 0, &je);
     if (!json_is_object(doc)) {
@@ -394,6 +402,8 @@ static int apply_doc(struct fs_upload *u)
         rc = pending ? fs_table_create(u->t, doc, u->path) : fs_table_check_schema(u->t, doc, u->path);
         if (pending && rc == 0)
             rc = replay_spool(u->t, u->path);
+        if (pending && rc == 0)
+            rc = fs_manifest_check_deferred(u->t);
     } else if (pending) {
         log_error("%s: table %s does not exist yet: write its _schema.json first", u->path,
                   u->t->name);
@@ -558,6 +568,54 @@ static int replay_spool(struct fs_table *t, const char *schema_path)
     return 0;
 }
 
+/* ---- progress and the manifest check ---- */
+
+/* Checksums bytes received (data files only) and tells the table's progress what was stored and
+ * rejected since the last call. */
+static void restore_progress(struct fs_upload *u, const char *buf, size_t size)
+{
+    if (size) {
+        if (!u->sha && (u->sha = EVP_MD_CTX_new()) &&
+            EVP_DigestInit_ex(u->sha, EVP_sha256(), NULL) != 1) {
+            EVP_MD_CTX_free(u->sha);
+            u->sha = NULL;
+        }
+        if (u->sha)
+            EVP_DigestUpdate(u->sha, buf, size);
+    }
+    struct ddb_writer_stats ws = {0};
+    if (u->writer)
+        ddb_writer_get_stats(u->writer, &ws);
+    pthread_mutex_lock(&u->lock);
+    long rejected = u->rejected;
+    pthread_mutex_unlock(&u->lock);
+    long ds = ws.items_stored - u->told_stored, dr = rejected - u->told_rejected;
+    double dw = ws.consumed - u->told_wcu;
+    u->told_stored = ws.items_stored;
+    u->told_rejected = rejected;
+    u->told_wcu = ws.consumed;
+    if (ds || dr || size || dw > 0)
+        fs_progress_restore_items(u->t, ds, dr, size, dw);
+}
+
+/* At close: what this file stored, and the sha256 of its bytes so far. */
+static void restore_record(struct fs_upload *u)
+{
+    unsigned char sha[32] = {0};
+    unsigned len = 0;
+    EVP_MD_CTX *copy = EVP_MD_CTX_new();
+    if (!copy)
+        return;
+    if (u->sha ? EVP_MD_CTX_copy_ex(copy, u->sha) == 1
+               : EVP_DigestInit_ex(copy, EVP_sha256(), NULL) == 1)
+        EVP_DigestFinal_ex(copy, sha, &len);
+    EVP_MD_CTX_free(copy);
+    pthread_mutex_lock(&u->lock);
+    long rejected = u->rejected;
+    pthread_mutex_unlock(&u->lock);
+    fs_progress_restore_file(u->t, u->meant, u->told_stored, rejected, (uint64_t)u->offset, sha);
+}
+
 /* ---- public ---- */
 
 struct fs_upload *fs_upload_open(struct fs_table *t, const char *name, int *rc)
@@ -574,12 +632,13 @@ struct fs_upload *fs_upload_open(struct fs_table *t, const char *name, int *rc)
     u->t = t;
     u->rejects_fd = -1;
     u->spool_fd = -1;
-    u->kind = strcmp(meant, FS_SCHEMA_NAME) == 0 ? UP_SCHEMA
-              : strcmp(meant, FS_TTL_NAME) == 0  ? UP_TTL
-                                                 : UP_DATA;
-    free(meant);
+    u->kind = strcmp(meant, FS_SCHEMA_NAME) == 0     ? UP_SCHEMA
+              : strcmp(meant, FS_TTL_NAME) == 0      ? UP_TTL
+              : strcmp(meant, FS_MANIFEST_NAME) == 0 ? UP_MANIFEST
+                                                     : UP_DATA;
+    u->meant = meant;
     buf_init(&u->line, DDB_LINE_MAX);
-    buf_init(&u->doc, DOC_MAX);
+    buf_init(&u->doc, u->kind == UP_MANIFEST ? FS_MANIFEST_MAX : DOC_MAX);
     pthread_mutex_init(&u->lock, NULL);
     pthread_mutex_lock(&u->fs->lock);
     u->next_open = u->fs->uploads;
@@ -616,9 +675,12 @@ int fs_upload_write(struct fs_upload *u, const char *buf, size_t size, off_t off
         rc = spool_write(u, buf, size);
     } else if (u->kind == UP_DATA) {
         rc = feed(u, buf, size);
+        if (!rc)
+            restore_progress(u, buf, size);
     } else if (buf_add(&u->doc, buf, size) != BUF_OK) {
-        log_error("%s: larger than %u bytes: not a table definition (nothing is created)",
-                  u->path, DOC_MAX);
+        log_error("%s: larger than %u bytes: not a %s", u->path,
+                  u->kind == UP_MANIFEST ? FS_MANIFEST_MAX : DOC_MAX,
+                  u->kind == UP_MANIFEST ? "ddbfs manifest" : "table definition (nothing is created)");
         u->doc_bad = 1;
         u->dirty = 1;
         rc = -EFBIG;
@@ -689,6 +751,12 @@ int fs_upload_flush(struct fs_upload *u, int end)
         ddb_writer_flush(u->writer, &err);
     if (u->items)
         fs_table_invalidate(u->t);
+    restore_progress(u, NULL, 0);
+    if (end) {
+        restore_record(u);
+        if (fs_manifest_check_awaiting(u->t) != 0)
+            rc = -EIO;
+    }
     pthread_mutex_lock(&u->lock);
     long rejected = u->rejected;
     pthread_mutex_unlock(&u->lock);
@@ -745,6 +813,8 @@ void fs_upload_release(struct fs_upload *u)
     buf_cleanup(&u->doc);
     pthread_mutex_destroy(&u->lock);
     free(u->rejects_path);
+    EVP_MD_CTX_free(u->sha);
+    free(u->meant);
     free(u->path);
     free(u);
 }

@@ -312,6 +312,10 @@ class Export:
         self.lines = {}
         self.segment_names = []
         self.schema = None
+        self.manifest = None  # segments.sha256's bytes
+
+
+MANIFEST = "segments.sha256"  # a table directory's manifest, listed after the segments
 
 
 def read_export(directory, keys, expect_segments=None):
@@ -330,6 +334,9 @@ def read_export(directory, keys, expect_segments=None):
                 exp.schema = json.loads(data)
             except ValueError as e:
                 exp.problems.append(f"_schema.json is not JSON: {e}")
+            continue
+        if name == MANIFEST:
+            exp.manifest = data
             continue
         m = SEGMENT_RE.match(name)
         if not m:

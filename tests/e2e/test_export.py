@@ -155,7 +155,7 @@ class ExportOfALargeTable(MountedTestCase):
 
     def test_table_directory_lists_schema_then_segments(self):
         names = os.listdir(self.tdir)  # directory order, as readdir gives it
-        self.assertEqual(names, ["_schema.json"] + segment_names(SEGMENTS))
+        self.assertEqual(names, ["_schema.json"] + segment_names(SEGMENTS) + [e2e.MANIFEST])
 
     def test_cp_copies_every_item_exactly_once(self):
         dst = self.out("cp")
@@ -289,7 +289,8 @@ class ExportInGzipFormat(MountedTestCase):
         cls.tdir = cls.mount.path(cls.table)
 
     def test_segment_files_are_named_json_gz(self):
-        self.assertEqual(os.listdir(self.tdir), ["_schema.json"] + segment_names(SEGMENTS, gz=True))
+        self.assertEqual(os.listdir(self.tdir),
+                         ["_schema.json"] + segment_names(SEGMENTS, gz=True) + [e2e.MANIFEST])
 
     def test_every_segment_is_valid_gzip_and_stat_size_equals_the_bytes_read(self):
         for name in segment_names(SEGMENTS, gz=True):
@@ -490,7 +491,8 @@ class ExportOfAnEmptyTable(MountedTestCase):
         cls.tdir = cls.mount.path(cls.table)
 
     def test_segment_files_exist_and_have_size_0(self):
-        self.assertEqual(os.listdir(self.tdir), ["_schema.json"] + segment_names(SEGMENTS))
+        self.assertEqual(os.listdir(self.tdir),
+                         ["_schema.json"] + segment_names(SEGMENTS) + [e2e.MANIFEST])
         for name in segment_names(SEGMENTS):
             path = os.path.join(self.tdir, name)
             self.assertEqual(os.stat(path).st_size, 0, name)
@@ -545,7 +547,8 @@ class TheTablesOption(unittest.TestCase):
     def test_segments_auto_gives_a_table_reported_empty_one_segment(self):
         # dynalite reports TableSizeBytes 0 for every table.
         with e2e.Mount([f"tables={self.a}"]) as m:
-            self.assertEqual(os.listdir(m.path(self.a)), ["_schema.json"] + segment_names(1))
+            self.assertEqual(os.listdir(m.path(self.a)),
+                             ["_schema.json"] + segment_names(1) + [e2e.MANIFEST])
             exp = e2e.read_export(m.path(self.a), ("pk", "sk"), 1)
             self.assertEqual(len(exp.items), 3)
 

@@ -900,3 +900,40 @@ Test(store, many_threads_acquiring_and_releasing_the_same_keys_do_not_crash_or_l
     cr_assert_gt(st.evictions, 0, "the run evicted");
     cache_store_close(s);
 }
+
+Test(store, commit_at_keeps_an_earlier_mtime_and_the_snapshot_is_fresh)
+{
+    /* A snapshot whose bytes equal an earlier one's keeps that one's time (rsync -a then skips
+     * it), yet counts as used now: it is not stale for its old mtime. */
+    fake_now = 9000.5;
+    struct cache_store *s = open_store(0, 10);
+    int created = -1;
+    enum cache_err err;
+    char msg[MSG] = "";
+    struct cache_entry *e = cache_entry_acquire(s, "t/kept", &created, &err);
+    cr_assert_eq(created, 1);
+    cr_assert_eq(cache_entry_append(e, "same", 4, msg, sizeof msg), CACHE_OK, "%s", msg);
+    cr_assert_eq(cache_entry_commit_at(e, 4242, msg, sizeof msg), CACHE_OK, "%s", msg);
+    uint64_t size;
+    time_t mtime;
+    cr_assert_eq(cache_entry_wait(e, 0, &size, &mtime, msg, sizeof msg), CACHE_OK);
+    cr_assert_eq(mtime, 4242);
+    cache_entry_release(e);
+    struct stat st;
+    char path[512];
+    snprintf(path, sizeof path, "%s/t%%2Fkept", dir);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq(st.st_mtime, 4242, "the file carries it across a reopen");
+    fake_now = 9005;
+    e = cache_entry_acquire(s, "t/kept", &created, &err);
+    cr_assert_eq(created, 0, "fresh: used 4.5 s ago, ttl 10 s");
+    cache_entry_release(e);
+
+    e = cache_entry_acquire(s, "t/now", &created, &err);
+    cr_assert_eq(cache_entry_append(e, "x", 1, msg, sizeof msg), CACHE_OK, "%s", msg);
+    cr_assert_eq(cache_entry_commit_at(e, 0, msg, sizeof msg), CACHE_OK, "%s", msg);
+    cr_assert_eq(cache_entry_wait(e, 0, &size, &mtime, msg, sizeof msg), CACHE_OK);
+    cr_assert_eq(mtime, 9005, "0: the commit's time");
+    cache_entry_release(e);
+    cache_store_close(s);
+}
