@@ -40,6 +40,7 @@ struct call {
     char *body;
     size_t body_len;
     ddb_call_done_fn *done;
+    ddb_call_raw_fn *raw; /* instead of done, for ddb_client_call_raw */
     void *ud;
     int attempt;      /* attempts sent */
     double started;   /* monotonic seconds */
@@ -170,7 +171,10 @@ static void call_free(struct call *k)
 static void call_end(struct call *k, json_t *resp)
 {
     k->err.attempts = k->attempt;
-    k->done(resp, resp ? NULL : &k->err, k->ud);
+    if (k->raw)
+        k->raw(NULL, 0, &k->err, NULL, 0, k->ud);
+    else
+        k->done(resp, resp ? NULL : &k->err, k->ud);
     call_free(k);
 }
 
@@ -358,6 +362,19 @@ static void on_answer(struct ddb_http_req *r, void *ud)
     k->err.http_status = r->status;
     snprintf(k->err.request_id, sizeof k->err.request_id, "%s", r->request_id);
 
+    if (r->status == 200 && k->raw) {
+        char why[256] = "";
+        const char *data = r->response.data ? r->response.data : "";
+        if (k->raw(data, r->response.len, NULL, why, sizeof why, k->ud) == 0) {
+            log_debug("%s: HTTP 200, %zu bytes, attempt %d", k->op, r->response.len, k->attempt);
+            call_free(k);
+            return;
+        }
+        ddb_error_set(&k->err, DDB_EPROTOCOL, "%s: the answer is not valid (%s)", k->op, why);
+        k->err.http_status = r->status;
+        retry_or_end(k, ddb_backoff_delay_ms(&c->backoff, k->attempt - 1, ddb_retry_random()));
+        return;
+    }
     if (r->status == 200) {
         json_error_t je;
         json_t *resp = json_loadb(r->response.data ? r->response.data : "", r->response.len, 0, &je);
@@ -400,8 +417,25 @@ static void on_answer(struct ddb_http_req *r, void *ud)
     retry_or_end(k, ddb_backoff_delay_ms(&c->backoff, k->attempt - 1, ddb_retry_random()));
 }
 
+static int call_start(struct ddb_client *c, const char *op, const json_t *body,
+                      ddb_call_done_fn *done, ddb_call_raw_fn *raw, void *ud,
+                      struct ddb_error *err);
+
 int ddb_client_call(struct ddb_client *c, const char *op, const json_t *body,
                     ddb_call_done_fn *done, void *ud, struct ddb_error *err)
+{
+    return call_start(c, op, body, done, NULL, ud, err);
+}
+
+int ddb_client_call_raw(struct ddb_client *c, const char *op, const json_t *body,
+                        ddb_call_raw_fn *done, void *ud, struct ddb_error *err)
+{
+    return call_start(c, op, body, NULL, done, ud, err);
+}
+
+static int call_start(struct ddb_client *c, const char *op, const json_t *body,
+                      ddb_call_done_fn *done, ddb_call_raw_fn *raw, void *ud,
+                      struct ddb_error *err)
 {
     struct call *k = calloc(1, sizeof *k);
     if (!k) {
@@ -411,6 +445,7 @@ int ddb_client_call(struct ddb_client *c, const char *op, const json_t *body,
     k->c = c;
     snprintf(k->op, sizeof k->op, "%s", op);
     k->done = done;
+    k->raw = raw;
     k->ud = ud;
     for (size_t i = 0; i < 7; i++)
         buf_init(&k->hdr[i], 64 * 1024);

@@ -32,6 +32,7 @@ struct ddb_scan {
     void *ud;
 
     json_t *start_key; /* ExclusiveStartKey of the next request, new reference or NULL */
+    struct ddb_page pg; /* the page in hand; its span array is kept from page to page */
     double estimate;   /* taken from the bucket for the request in flight */
     atomic_int cancel;
 
@@ -56,10 +57,31 @@ static void finish(struct ddb_scan *s, const struct ddb_error *err)
 
 static void step(void *ud);
 
-static void on_page(json_t *resp, const struct ddb_error *err, void *ud)
+static void stopped(struct ddb_scan *s)
+{
+    struct ddb_error e;
+    ddb_error_clear(&e);
+    ddb_error_set(&e, DDB_ECANCELED, "scan of %s segment %u of %u: stopped", s->table, s->segment,
+                  s->total);
+    finish(s, &e);
+}
+
+static void protocol_error(struct ddb_scan *s, const char *why)
+{
+    struct ddb_error e;
+    ddb_error_clear(&e);
+    ddb_error_set(&e, DDB_EPROTOCOL, "scan of %s segment %u of %u: %s", s->table, s->segment,
+                  s->total, why);
+    finish(s, &e);
+}
+
+/* The answer's bytes: checked and read in place (ddb/page.h), never made into a tree. A cut-short
+ * answer (-1) is retried by the client; one that is JSON but not a Scan answer ends the scan. */
+static int on_page(const char *body, size_t len, const struct ddb_error *err, char *why,
+                   size_t whylen, void *ud)
 {
     struct ddb_scan *s = ud;
-    if (!resp) {
+    if (err) {
         /* A failed request consumed nothing we can count on: give the estimate back. */
         if (s->th)
             ddb_throttle_refund(s->th, s->estimate);
@@ -69,23 +91,30 @@ static void on_page(json_t *resp, const struct ddb_error *err, void *ud)
         snprintf(e.message, sizeof e.message, "scan of %s segment %u of %u: %s", s->table,
                  s->segment, s->total, msg);
         finish(s, &e);
-        return;
+        return 0;
     }
-    json_t *items = json_object_get(resp, "Items");
-    json_t *cc = json_object_get(json_object_get(resp, "ConsumedCapacity"), "CapacityUnits");
-    if (!json_is_array(items)) {
+    enum ddb_page_err pe = ddb_page_parse(&s->pg, body, len, why, whylen);
+    if (pe == DDB_PAGE_ESYNTAX)
+        return -1;
+    if (pe != DDB_PAGE_OK) {
         if (s->th)
             ddb_throttle_refund(s->th, s->estimate);
-        struct ddb_error e;
-        ddb_error_clear(&e);
-        ddb_error_set(&e, DDB_EPROTOCOL, "scan of %s segment %u of %u: the answer has no Items",
-                      s->table, s->segment, s->total);
-        json_decref(resp);
-        finish(s, &e);
-        return;
+        protocol_error(s, why);
+        return 0;
     }
-    size_t n = json_array_size(items);
-    double consumed = json_is_number(cc) ? json_number_value(cc) : s->estimate;
+    json_t *next = NULL;
+    if (s->pg.lek_len) {
+        json_error_t je;
+        next = json_loadb(body + s->pg.lek_off, s->pg.lek_len, 0, &je);
+        if (!next) {
+            if (s->th)
+                ddb_throttle_refund(s->th, s->estimate);
+            protocol_error(s, "out of memory reading LastEvaluatedKey");
+            return 0;
+        }
+    }
+    size_t n = s->pg.n_items;
+    double consumed = s->pg.consumed >= 0 ? s->pg.consumed : s->estimate;
     if (s->th) {
         ddb_throttle_settle(s->th, s->estimate, consumed);
         if (n > 0 && consumed > 0)
@@ -98,23 +127,26 @@ static void on_page(json_t *resp, const struct ddb_error *err, void *ud)
     s->stats.bytes += consumed / factor(s) * RCU_BYTES;
     pthread_mutex_unlock(&s->lock);
 
-    int stop = s->page(items, s->ud);
+    struct ddb_scan_page page = {.body = body, .items = s->pg.items, .n_items = n};
+    int stop = s->page(&page, s->ud);
     json_decref(s->start_key);
-    s->start_key = json_incref(json_object_get(resp, "LastEvaluatedKey"));
-    json_decref(resp);
+    s->start_key = next;
     if (stop || atomic_load(&s->cancel)) {
-        struct ddb_error e;
-        ddb_error_clear(&e);
-        ddb_error_set(&e, DDB_ECANCELED, "scan of %s segment %u of %u: stopped", s->table,
-                      s->segment, s->total);
-        finish(s, &e);
-        return;
+        stopped(s);
+        return 0;
     }
     if (!s->start_key) {
         finish(s, NULL);
-        return;
+        return 0;
     }
     step(s);
+    return 0;
+}
+
+json_t *ddb_scan_page_item(const struct ddb_scan_page *page, size_t i)
+{
+    json_error_t je;
+    return json_loadb(page->body + page->items[i].off, page->items[i].len, 0, &je);
 }
 
 static void step(void *ud)
@@ -163,7 +195,7 @@ static void step(void *ud)
         json_object_set_new(req, "ConsistentRead", json_true());
     if (s->start_key)
         json_object_set(req, "ExclusiveStartKey", s->start_key);
-    if (ddb_client_call(s->c, "Scan", req, on_page, s, &e) != 0) {
+    if (ddb_client_call_raw(s->c, "Scan", req, on_page, s, &e) != 0) {
         if (s->th)
             ddb_throttle_refund(s->th, s->estimate);
         finish(s, &e);
@@ -198,6 +230,7 @@ struct ddb_scan *ddb_scan_start(struct ddb_client *c, const struct ddb_scan_opts
     s->ud = ud;
     atomic_init(&s->cancel, 0);
     pthread_mutex_init(&s->lock, NULL);
+    ddb_page_init(&s->pg);
     /* Everything after this runs on the I/O thread. */
     if (ddb_client_timer(c, 0, step, s) != 0) {
         ddb_error_set(err, DDB_ECANCELED, "scan of %s: the client is shutting down", s->table);
@@ -224,6 +257,7 @@ void ddb_scan_free(struct ddb_scan *s)
     if (!s)
         return;
     json_decref(s->start_key);
+    ddb_page_cleanup(&s->pg);
     pthread_mutex_destroy(&s->lock);
     free(s->table);
     free(s);
@@ -238,10 +272,10 @@ struct run {
     void *ud;
 };
 
-static int run_page(json_t *items, void *ud)
+static int run_page(const struct ddb_scan_page *page, void *ud)
 {
     struct run *r = ud;
-    return r->page(items, r->ud);
+    return r->page(page, r->ud);
 }
 
 static void run_done(const struct ddb_error *err, void *ud)

@@ -68,18 +68,18 @@ static void run_cleanup(struct run *r)
     pthread_mutex_destroy(&r->lock);
 }
 
-static int on_page(json_t *items, void *ud)
+static int on_page(const struct ddb_scan_page *page, void *ud)
 {
     struct run *r = ud;
     cr_assert(ddb_client_on_io_thread(bed.client), "a page was delivered off the I/O thread");
-    size_t i;
-    json_t *it;
-    json_array_foreach(items, i, it)
-    {
+    for (size_t i = 0; i < page->n_items; i++) {
+        json_t *it = ddb_scan_page_item(page, i);
+        cr_assert_not_null(it, "item %zu of the page is not JSON", i);
         char *k = fake_ddb_key_of(bed.ft, it);
         cr_assert_not_null(k);
         json_array_append_new(r->keys, json_string(k));
         free(k);
+        json_decref(it);
     }
     r->pages++;
     return r->stop_after && r->pages >= r->stop_after;
@@ -356,10 +356,10 @@ Test(scan, a_page_callback_that_says_stop_ends_the_scan_canceled)
 
 static long counted;
 
-static int count_items(json_t *items, void *ud)
+static int count_items(const struct ddb_scan_page *page, void *ud)
 {
     (void)ud;
-    counted += (long)json_array_size(items);
+    counted += (long)page->n_items;
     return 0;
 }
 
