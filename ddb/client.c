@@ -18,6 +18,8 @@
 #define TARGET_PREFIX "DynamoDB_20120810."
 #define CONTENT_TYPE "application/x-amz-json-1.0"
 #define CREDS_WAIT_MS 500 /* on the I/O thread, when credentials are being refreshed */
+#define SPARE_BUFS 64          /* answer buffers kept for the next calls (one per call in flight) */
+#define SPARE_BUF_MAX (4u << 20) /* larger ones are freed, not kept */
 
 struct ddb_client {
     char *endpoint;
@@ -29,9 +31,13 @@ struct ddb_client {
     time_t (*wallclock)(void);
     double (*monoclock)(void);
 
-    pthread_mutex_t lock; /* stats and refresh */
+    pthread_mutex_t lock; /* stats, refresh and spare */
     struct ddb_client_stats stats;
     int refreshing;
+    /* Answer buffers of finished calls, reused by the next ones: a Scan page is ~1 MB, and a
+     * buffer grown once is not grown (copied, page-faulted) again for every page. */
+    struct buf spare[SPARE_BUFS];
+    size_t n_spare;
 };
 
 struct call {
@@ -124,6 +130,8 @@ void ddb_client_free(struct ddb_client *c)
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    for (size_t i = 0; i < c->n_spare; i++)
+        buf_cleanup(&c->spare[i]);
     free(c->endpoint);
     free(c->host);
     free(c->region);
@@ -158,10 +166,27 @@ void ddb_client_stats(struct ddb_client *c, struct ddb_client_stats *out)
     pthread_mutex_unlock(&c->lock);
 }
 
+/* Gives k its answer buffer: a spare one when there is one. */
+static void take_spare(struct ddb_client *c, struct call *k)
+{
+    pthread_mutex_lock(&c->lock);
+    if (c->n_spare)
+        k->req.response = c->spare[--c->n_spare];
+    pthread_mutex_unlock(&c->lock);
+}
+
 static void call_free(struct call *k)
 {
+    struct ddb_client *c = k->c;
     for (size_t i = 0; i < 7; i++)
         buf_cleanup(&k->hdr[i]);
+    pthread_mutex_lock(&c->lock);
+    if (k->req.response.data && k->req.response.cap <= SPARE_BUF_MAX && c->n_spare < SPARE_BUFS) {
+        buf_reset(&k->req.response);
+        c->spare[c->n_spare++] = k->req.response;
+        buf_init(&k->req.response, DDB_RESPONSE_MAX);
+    }
+    pthread_mutex_unlock(&c->lock);
     ddb_http_req_cleanup(&k->req);
     free(k->body);
     free(k);
@@ -443,6 +468,7 @@ static int call_start(struct ddb_client *c, const char *op, const json_t *body,
         return -1;
     }
     k->c = c;
+    take_spare(c, k);
     snprintf(k->op, sizeof k->op, "%s", op);
     k->done = done;
     k->raw = raw;

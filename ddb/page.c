@@ -2,6 +2,7 @@
  * records spans (after the JSON grammar of RFC 8259). */
 #include "ddb/page.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,18 +72,29 @@ static int fail(struct sc *s, enum ddb_page_err e, const char *fmt, ...)
     return -1;
 }
 
-static int is_ws(char c)
+/* Byte classes: the bytes a string holds as they are, and JSON's whitespace. */
+static unsigned char plain[256], space[256];
+
+static void classes_init(void)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    for (int c = 0x20; c < 0x80; c++)
+        plain[c] = c != '"' && c != '\\';
+    space[' '] = space['\t'] = space['\n'] = space['\r'] = 1;
 }
 
-static void ws(struct sc *s)
+static int is_ws(char c)
+{
+    return space[(unsigned char)c];
+}
+
+static inline void ws(struct sc *s)
 {
     const char *p = s->p;
-    while (p < s->end && is_ws(*p))
+    if (!space[(unsigned char)*p]) /* the NUL after the body is not space */
+        return;
+    while (space[(unsigned char)*p])
         p++;
-    if (p != s->p)
-        s->spaced = 1;
+    s->spaced = 1;
     s->p = p;
 }
 
@@ -124,11 +136,11 @@ static int hex4(const char *p)
 }
 
 /* A string; s->p at its opening quote. On success s->p is past the closing quote. */
-static int string(struct sc *s)
+static int string_rest(struct sc *s, const unsigned char *p)
 {
-    const unsigned char *p = (const unsigned char *)s->p + 1, *end = (const unsigned char *)s->end;
+    const unsigned char *end = (const unsigned char *)s->end;
     for (;;) {
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        while (plain[*p]) /* stops at the NUL after the body */
             p++;
         if (p >= end) {
             s->p = (const char *)p;
@@ -167,6 +179,19 @@ static int string(struct sc *s)
 bad_escape:
     s->p = (const char *)p;
     return fail(s, DDB_PAGE_ESYNTAX, "invalid escape in a string");
+}
+
+/* The common case inline: plain bytes up to the closing quote. */
+static inline int string(struct sc *s)
+{
+    const unsigned char *p = (const unsigned char *)s->p + 1;
+    while (plain[*p])
+        p++;
+    if (*p == '"') {
+        s->p = (const char *)p + 1;
+        return 0;
+    }
+    return string_rest(s, p);
 }
 
 static int digits(struct sc *s)
@@ -211,48 +236,78 @@ static int literal(struct sc *s, const char *word)
 
 static int value(struct sc *s);
 
-/* An object or array; s->p at '{' or '['. */
+/* An object or array; s->p at '{' or '['. Iterative (a stack of what closes each level), as
+ * this is where a page's time goes. */
 static int compound(struct sc *s)
 {
-    char close = *s->p == '{' ? '}' : ']';
-    int obj = close == '}';
-    if (++s->depth > DDB_PAGE_DEPTH_MAX)
-        return fail(s, DDB_PAGE_EDEPTH, "more than %d levels", DDB_PAGE_DEPTH_MAX);
-    s->p++;
-    ws(s);
-    if (s->p < s->end && *s->p == close) {
-        s->p++;
-        s->depth--;
-        return 0;
-    }
+    char stack[DDB_PAGE_DEPTH_MAX];
+    int d = 0;
     for (;;) {
-        if (obj) {
-            if (s->p >= s->end || *s->p != '"')
-                return fail(s, DDB_PAGE_ESYNTAX, "a member name expected");
+        /* s->p at a value. */
+        char c = *s->p; /* NUL at the end */
+        if (c == '{' || c == '[') {
+            if (s->depth + d >= DDB_PAGE_DEPTH_MAX)
+                return fail(s, DDB_PAGE_EDEPTH, "more than %d levels", DDB_PAGE_DEPTH_MAX);
+            char close = c == '{' ? '}' : ']';
+            stack[d++] = close;
+            s->p++;
+            ws(s);
+            if (s->p < s->end && *s->p == close) {
+                s->p++;
+                d--;
+                goto after;
+            }
+            if (close == ']')
+                continue;
+            goto key;
+        }
+        if (c == '"') {
             if (string(s))
                 return -1;
-            ws(s);
-            if (s->p >= s->end || *s->p != ':')
-                return fail(s, DDB_PAGE_ESYNTAX, "':' expected");
-            s->p++;
-            ws(s);
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            if (number(s))
+                return -1;
+        } else if (c == 't') {
+            if (literal(s, "true"))
+                return -1;
+        } else if (c == 'f') {
+            if (literal(s, "false"))
+                return -1;
+        } else if (c == 'n') {
+            if (literal(s, "null"))
+                return -1;
+        } else {
+            return s->p >= s->end ? fail(s, DDB_PAGE_ESYNTAX, "a value expected")
+                                  : fail(s, DDB_PAGE_ESYNTAX, "unexpected character '%c'", c);
         }
-        if (value(s))
-            return -1;
+    after:
+        /* After a value: ',' or the close of its level. */
+        if (d == 0)
+            return 0;
         ws(s);
         if (s->p >= s->end)
-            return fail(s, DDB_PAGE_ESYNTAX, "'%c' expected", close);
-        if (*s->p == ',') {
+            return fail(s, DDB_PAGE_ESYNTAX, "'%c' expected", stack[d - 1]);
+        if (*s->p == stack[d - 1]) {
             s->p++;
-            ws(s);
+            d--;
+            goto after;
+        }
+        if (*s->p != ',')
+            return fail(s, DDB_PAGE_ESYNTAX, "',' or '%c' expected", stack[d - 1]);
+        s->p++;
+        ws(s);
+        if (stack[d - 1] == ']')
             continue;
-        }
-        if (*s->p == close) {
-            s->p++;
-            s->depth--;
-            return 0;
-        }
-        return fail(s, DDB_PAGE_ESYNTAX, "',' or '%c' expected", close);
+    key:
+        if (s->p >= s->end || *s->p != '"')
+            return fail(s, DDB_PAGE_ESYNTAX, "a member name expected");
+        if (string(s))
+            return -1;
+        ws(s);
+        if (s->p >= s->end || *s->p != ':')
+            return fail(s, DDB_PAGE_ESYNTAX, "':' expected");
+        s->p++;
+        ws(s);
     }
 }
 
@@ -437,8 +492,14 @@ static int member(struct ddb_page *pg, struct sc *s, const char *name, size_t nl
 enum ddb_page_err ddb_page_parse(struct ddb_page *pg, const char *body, size_t len, char *why,
                                  size_t whylen)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, classes_init);
     struct sc s = {.base = body, .p = body, .end = body + len, .why = why, .whylen = whylen};
     int seen_items = 0;
+    if (body[len] != '\0') {
+        fail(&s, DDB_PAGE_ESYNTAX, "the body is not followed by a NUL byte (a caller's mistake)");
+        return s.err;
+    }
     pg->n_items = 0;
     pg->count = -1;
     pg->consumed = -1;

@@ -42,8 +42,10 @@ struct ddb_page {
 void ddb_page_init(struct ddb_page *pg);
 void ddb_page_cleanup(struct ddb_page *pg);
 
-/* Scans body[0..len) into pg (its previous content is replaced). Returns DDB_PAGE_OK, or an error
- * with why (at least 128 bytes) saying what and at which byte. */
+/* Scans body[0..len) into pg (its previous content is replaced). body[len] must be a NUL byte (a
+ * sentinel that spares the hot loops a bounds check; struct buf and curl's bodies have it; NUL
+ * bytes inside the body are refused). Returns DDB_PAGE_OK, or an error with why (at least 128
+ * bytes) saying what and at which byte. */
 enum ddb_page_err ddb_page_parse(struct ddb_page *pg, const char *body, size_t len, char *why,
                                  size_t whylen);
 
