@@ -236,24 +236,40 @@ static int literal(struct sc *s, const char *word)
 
 static int value(struct sc *s);
 
-/* An object or array; s->p at '{' or '['. Iterative (a stack of what closes each level), as
- * this is where a page's time goes. */
+/* Skips JSON whitespace from p (the NUL after the body is not whitespace). */
+#define SKIP_WS(p, spaced)                                                                         \
+    do {                                                                                           \
+        if (space[*(p)]) {                                                                         \
+            (spaced) = 1;                                                                          \
+            while (space[*(p)])                                                                    \
+                (p)++;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+/* An object or array; s->p at '{' or '['. Iterative (a stack of what closes each level) and on a
+ * local pointer, as this is where a page's time goes; the rare cases (escapes, UTF-8, numbers,
+ * errors) go through the struct. */
 static int compound(struct sc *s)
 {
     char stack[DDB_PAGE_DEPTH_MAX];
-    int d = 0;
+    int d = 0, spaced = s->spaced, limit = DDB_PAGE_DEPTH_MAX - s->depth;
+    const unsigned char *p = (const unsigned char *)s->p;
+#define SYNC() (s->p = (const char *)p, s->spaced = spaced)
+#define RESUME() (p = (const unsigned char *)s->p, spaced = s->spaced)
     for (;;) {
-        /* s->p at a value. */
-        char c = *s->p; /* NUL at the end */
+        /* p at a value. */
+        unsigned char c = *p; /* NUL at the end */
         if (c == '{' || c == '[') {
-            if (s->depth + d >= DDB_PAGE_DEPTH_MAX)
+            if (d >= limit) {
+                SYNC();
                 return fail(s, DDB_PAGE_EDEPTH, "more than %d levels", DDB_PAGE_DEPTH_MAX);
+            }
             char close = c == '{' ? '}' : ']';
             stack[d++] = close;
-            s->p++;
-            ws(s);
-            if (s->p < s->end && *s->p == close) {
-                s->p++;
+            p++;
+            SKIP_WS(p, spaced);
+            if (*p == close) {
+                p++;
                 d--;
                 goto after;
             }
@@ -262,53 +278,77 @@ static int compound(struct sc *s)
             goto key;
         }
         if (c == '"') {
-            if (string(s))
-                return -1;
-        } else if (c == '-' || (c >= '0' && c <= '9')) {
-            if (number(s))
-                return -1;
-        } else if (c == 't') {
-            if (literal(s, "true"))
-                return -1;
-        } else if (c == 'f') {
-            if (literal(s, "false"))
-                return -1;
-        } else if (c == 'n') {
-            if (literal(s, "null"))
-                return -1;
+            p++;
+            while (plain[*p])
+                p++;
+            if (*p == '"') {
+                p++;
+            } else {
+                s->p = (const char *)p;
+                if (string_rest(s, p))
+                    return -1;
+                RESUME();
+            }
         } else {
-            return s->p >= s->end ? fail(s, DDB_PAGE_ESYNTAX, "a value expected")
-                                  : fail(s, DDB_PAGE_ESYNTAX, "unexpected character '%c'", c);
+            SYNC();
+            if (c == '-' || (c >= '0' && c <= '9')) {
+                if (number(s))
+                    return -1;
+            } else if (c == 't' || c == 'f' || c == 'n') {
+                if (literal(s, c == 't' ? "true" : c == 'f' ? "false" : "null"))
+                    return -1;
+            } else {
+                return s->p >= s->end ? fail(s, DDB_PAGE_ESYNTAX, "a value expected")
+                                      : fail(s, DDB_PAGE_ESYNTAX, "unexpected character '%c'", c);
+            }
+            RESUME();
         }
     after:
         /* After a value: ',' or the close of its level. */
-        if (d == 0)
+        if (d == 0) {
+            SYNC();
             return 0;
-        ws(s);
-        if (s->p >= s->end)
-            return fail(s, DDB_PAGE_ESYNTAX, "'%c' expected", stack[d - 1]);
-        if (*s->p == stack[d - 1]) {
-            s->p++;
+        }
+        SKIP_WS(p, spaced);
+        if (*p == (unsigned char)stack[d - 1]) {
+            p++;
             d--;
             goto after;
         }
-        if (*s->p != ',')
+        if (*p != ',') {
+            SYNC();
             return fail(s, DDB_PAGE_ESYNTAX, "',' or '%c' expected", stack[d - 1]);
-        s->p++;
-        ws(s);
+        }
+        p++;
+        SKIP_WS(p, spaced);
         if (stack[d - 1] == ']')
             continue;
     key:
-        if (s->p >= s->end || *s->p != '"')
+        if (*p != '"') {
+            SYNC();
             return fail(s, DDB_PAGE_ESYNTAX, "a member name expected");
-        if (string(s))
-            return -1;
-        ws(s);
-        if (s->p >= s->end || *s->p != ':')
+        }
+        p++;
+        while (plain[*p])
+            p++;
+        if (*p == '"') {
+            p++;
+        } else {
+            s->p = (const char *)p;
+            if (string_rest(s, p))
+                return -1;
+            RESUME();
+        }
+        SKIP_WS(p, spaced);
+        if (*p != ':') {
+            SYNC();
             return fail(s, DDB_PAGE_ESYNTAX, "':' expected");
-        s->p++;
-        ws(s);
+        }
+        p++;
+        SKIP_WS(p, spaced);
     }
+#undef SYNC
+#undef RESUME
 }
 
 static int value(struct sc *s)
