@@ -225,9 +225,8 @@ static int number(struct sc *s)
     return 0;
 }
 
-static int literal(struct sc *s, const char *word)
+static int literal(struct sc *s, const char *word, size_t n)
 {
-    size_t n = strlen(word);
     if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
         return fail(s, DDB_PAGE_ESYNTAX, "unexpected character '%c'", *s->p);
     s->p += n;
@@ -295,7 +294,8 @@ static int compound(struct sc *s)
                 if (number(s))
                     return -1;
             } else if (c == 't' || c == 'f' || c == 'n') {
-                if (literal(s, c == 't' ? "true" : c == 'f' ? "false" : "null"))
+                if (c == 't' ? literal(s, "true", 4)
+                             : c == 'f' ? literal(s, "false", 5) : literal(s, "null", 4))
                     return -1;
             } else {
                 return s->p >= s->end ? fail(s, DDB_PAGE_ESYNTAX, "a value expected")
@@ -362,11 +362,11 @@ static int value(struct sc *s)
     case '"':
         return string(s);
     case 't':
-        return literal(s, "true");
+        return literal(s, "true", 4);
     case 'f':
-        return literal(s, "false");
+        return literal(s, "false", 5);
     case 'n':
-        return literal(s, "null");
+        return literal(s, "null", 4);
     default:
         if (*s->p == '-' || (*s->p >= '0' && *s->p <= '9'))
             return number(s);

@@ -85,7 +85,7 @@ static void set_failed(struct fs_segment *s, enum cache_err ce, const char *why)
 /* The page's lines, in the native export's shape ({"Item":...}\n, the item's bytes as DynamoDB
  * sent them), stored through s->out in pieces of at most LINES_CHUNK so that a segment's buffer
  * stays small however large the page. */
-#define LINES_CHUNK (256u << 10)
+#define LINES_CHUNK (64u << 10)
 static enum cache_err page_lines(struct fs_segment *s, const struct ddb_scan_page *page, char *msg,
                                  size_t msglen)
 {
