@@ -14,12 +14,16 @@ prints, for each N:
 
 usage: tests/bench/ceiling.py [--build DIR] [--items N[,N...]] [--segments auto|N]
                               [--read-capacity RCU] [--workdir DIR] [--keep] [--wrap CMD]
+                              [--smoke]
 (--wrap runs ddbfs under CMD: with callgrind, the instruction count per run is the repeatable
 figure on a shared machine; RSS and times are then valgrind's.)
 Default items: 10000,10000000 (10 M items is ~2.3 GB of segment files in the cache, on disk).
+--smoke (the ctest `e2e_ceiling_smoke`) reads the files in Python and checks that every item of the
+canned table is there exactly once, and times nothing.
 Exit status: 0 when every goal is met, 3 when one is missed, 1 on an error.
 """
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -76,6 +80,27 @@ def wait_for(pred, timeout, what):
     die(f"timed out after {timeout} s waiting for {what}")
 
 
+def check_keys(table, segs, items, log_path):
+    """--smoke: every line is an export line of one of the table's items, each item exactly once."""
+    seen = bytearray(items)
+    for n in segs:
+        with open(os.path.join(table, n), "rb") as f:
+            for no, line in enumerate(f, 1):
+                try:
+                    item = json.loads(line)["Item"]
+                    k = int(item["pk"]["S"].split("#", 1)[1])
+                except (ValueError, KeyError, IndexError, TypeError) as e:
+                    die(f"{n} line {no}: not an export line of the canned table ({e}): {line[:200]!r}")
+                if not 0 <= k < items or seen[k]:
+                    die(f"{n} line {no}: item {k} is {'read twice' if 0 <= k < items else 'unknown'}")
+                seen[k] = 1
+    missing = items - sum(seen)
+    if missing:
+        die(f"{missing} of {items} items are missing; ddbfs's log: {open(log_path).read()}")
+    print(f"ceiling: smoke: {items} items in {len(segs)} segments, each exactly once")
+    return None
+
+
 def run_one(build, items, args, workdir):
     port_file = os.path.join(workdir, "port")
     server = subprocess.Popen([os.path.join(build, "tests", "tools", "ddbcanned"), "--items",
@@ -111,6 +136,8 @@ def run_one(build, items, args, workdir):
         t0 = time.monotonic()
         table = os.path.join(mnt, "bench")
         segs = sorted(n for n in os.listdir(table) if n.startswith("segment-"))
+        if args.smoke:
+            return check_keys(table, segs, items, log_path)
         readers = [subprocess.Popen(["wc", "-l", os.path.join(table, n)], stdout=subprocess.PIPE,
                                     text=True) for n in segs]
         lines = 0
@@ -148,9 +175,14 @@ def main():
     ap.add_argument("--read-capacity", type=int, default=1000000)
     ap.add_argument("--workdir")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    ap.add_argument("--smoke", action="store_true",
+                    help="check every item arrives exactly once instead of timing (ctest)")
     ap.add_argument("--wrap", help="command to run ddbfs under, e.g. "
                     "'valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out'")
     args = ap.parse_args()
+    if args.smoke and not os.path.exists("/dev/fuse"):
+        print("ceiling: /dev/fuse is missing: cannot mount, not run")
+        return 77
     build = find_build(args.build)
     counts = [int(x) for x in args.items.split(",")]
     results = []
@@ -160,6 +192,8 @@ def main():
             wd = os.path.join(base, str(n))
             os.makedirs(wd)
             r = run_one(build, n, args, wd)
+            if r is None:
+                continue
             results.append(r)
             print(f"{n:>10} items  {r['segments']:>3} segments  {r['bytes'] / 1e6:9.1f} MB  "
                   f"{r['wall']:7.2f} s  {r['mbs']:7.1f} MB/s  peak RSS {r['rss']:6.1f} MB  "
@@ -169,6 +203,8 @@ def main():
             print(f"ceiling: logs kept in {base}")
         else:
             shutil.rmtree(base, ignore_errors=True)
+    if args.smoke:
+        return 0
     ok = True
     big = max(results, key=lambda r: r["items"])
     if big["items"] >= 1000000 and big["mbs"] < GOAL_MBS:
