@@ -186,3 +186,17 @@ Test(page, the_reason_names_the_byte_and_says_when_the_answer_was_cut_short)
     parse("{\"Items\":[{\"pk\" {}}]}");
     cr_expect(strstr(why, "at byte 16") != NULL, "%s", why);
 }
+
+Test(page, nul_bytes_inside_the_body_are_refused_and_a_body_without_the_sentinel_too)
+{
+    static const char in_string[] = "{\"Items\":[{\"a\":{\"S\":\"x\0y\"}}]}";
+    cr_expect_eq(ddb_page_parse(&pg, in_string, sizeof in_string - 1, why, sizeof why),
+                 DDB_PAGE_ESYNTAX, "%s", why);
+    static const char between[] = "{\"Items\":[]\0}";
+    cr_expect_eq(ddb_page_parse(&pg, between, sizeof between - 1, why, sizeof why),
+                 DDB_PAGE_ESYNTAX, "%s", why);
+    static const char unterminated[] = "{\"Items\":[]}X";
+    cr_expect_eq(ddb_page_parse(&pg, unterminated, sizeof unterminated - 2, why, sizeof why),
+                 DDB_PAGE_ESYNTAX);
+    cr_expect(strstr(why, "NUL") != NULL, "%s", why);
+}
