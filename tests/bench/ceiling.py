@@ -181,6 +181,10 @@ def run_one(build, items, args, workdir):
                 ddbfs.wait()
         server.terminate()
         server.wait(timeout=10)
+        with open(os.path.join(workdir, "server.log")) as f:
+            summary = [l.strip() for l in f if "requests on" in l]
+        if summary:
+            print(f"  {summary[-1]}")
         shutil.rmtree(cache, ignore_errors=True)
 
 

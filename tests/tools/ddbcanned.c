@@ -48,7 +48,7 @@ struct canned {
     size_t n_tpl;
     size_t *off, *len, *key;
     uint64_t tpl_bytes; /* sum of len */
-    atomic_uint_fast64_t served_items, served_pages, requests;
+    atomic_uint_fast64_t served_items, served_pages, requests, connections;
 };
 
 static volatile sig_atomic_t stop;
@@ -513,14 +513,15 @@ int main(int argc, char **argv)
         }
         k->c = &c;
         k->fd = fd;
+        atomic_fetch_add(&c.connections, 1);
         if (pthread_create(&t, &attr, serve, k) != 0) {
             close(fd);
             free(k);
         }
     }
-    fprintf(stderr, "ddbcanned: %" PRIuFAST64 " requests, %" PRIuFAST64 " Scan pages, %" PRIuFAST64
-                    " items served\n",
-            atomic_load(&c.requests), atomic_load(&c.served_pages),
+    fprintf(stderr, "ddbcanned: %" PRIuFAST64 " requests on %" PRIuFAST64 " connections, %" PRIuFAST64
+                    " Scan pages, %" PRIuFAST64 " items served\n",
+            atomic_load(&c.requests), atomic_load(&c.connections), atomic_load(&c.served_pages),
             atomic_load(&c.served_items));
     return 0;
 }
