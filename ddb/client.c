@@ -166,6 +166,18 @@ void ddb_client_stats(struct ddb_client *c, struct ddb_client_stats *out)
     pthread_mutex_unlock(&c->lock);
 }
 
+void ddb_client_recycle(struct ddb_client *c, struct buf *b)
+{
+    pthread_mutex_lock(&c->lock);
+    if (b->data && b->cap <= SPARE_BUF_MAX && c->n_spare < SPARE_BUFS) {
+        buf_reset(b);
+        c->spare[c->n_spare++] = *b;
+        buf_init(b, b->max);
+    }
+    pthread_mutex_unlock(&c->lock);
+    buf_cleanup(b);
+}
+
 /* Gives k its answer buffer: a spare one when there is one. */
 static void take_spare(struct ddb_client *c, struct call *k)
 {
@@ -180,14 +192,7 @@ static void call_free(struct call *k)
     struct ddb_client *c = k->c;
     for (size_t i = 0; i < 7; i++)
         buf_cleanup(&k->hdr[i]);
-    pthread_mutex_lock(&c->lock);
-    if (k->req.response.data && k->req.response.cap <= SPARE_BUF_MAX && c->n_spare < SPARE_BUFS) {
-        buf_reset(&k->req.response);
-        c->spare[c->n_spare++] = k->req.response;
-        buf_init(&k->req.response, DDB_RESPONSE_MAX);
-    }
-    pthread_mutex_unlock(&c->lock);
-    ddb_http_req_cleanup(&k->req);
+    ddb_client_recycle(c, &k->req.response);
     free(k->body);
     free(k);
 }
@@ -197,7 +202,7 @@ static void call_end(struct call *k, json_t *resp)
 {
     k->err.attempts = k->attempt;
     if (k->raw)
-        k->raw(NULL, 0, &k->err, NULL, 0, k->ud);
+        k->raw(NULL, &k->err, NULL, 0, k->ud);
     else
         k->done(resp, resp ? NULL : &k->err, k->ud);
     call_free(k);
@@ -389,9 +394,14 @@ static void on_answer(struct ddb_http_req *r, void *ud)
 
     if (r->status == 200 && k->raw) {
         char why[256] = "";
-        const char *data = r->response.data ? r->response.data : "";
-        if (k->raw(data, r->response.len, NULL, why, sizeof why, k->ud) == 0) {
-            log_debug("%s: HTTP 200, %zu bytes, attempt %d", k->op, r->response.len, k->attempt);
+        size_t len = r->response.len;
+        if (!r->response.data && buf_reserve(&r->response, 0) != BUF_OK) {
+            ddb_error_set(&k->err, DDB_ENOMEM, "%s: out of memory", k->op);
+            call_end(k, NULL);
+            return;
+        }
+        if (k->raw(&r->response, NULL, why, sizeof why, k->ud) == 0) {
+            log_debug("%s: HTTP 200, %zu bytes, attempt %d", k->op, len, k->attempt);
             call_free(k);
             return;
         }

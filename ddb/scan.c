@@ -15,10 +15,12 @@
 
 #include "base/limits.h"
 #include "base/log.h"
+#include "ddb/retry.h"
 
 /* Before the first page, assume large items so that the first request cannot overshoot. */
 #define FIRST_ITEM_SIZE 4096.0
 #define RCU_BYTES 4096.0
+#define BAD_PAGES_MAX 8 /* with workers: cut-short answers in a row before the scan fails */
 
 struct ddb_scan {
     struct ddb_client *c;
@@ -33,6 +35,9 @@ struct ddb_scan {
 
     json_t *start_key; /* ExclusiveStartKey of the next request, new reference or NULL */
     struct ddb_page pg; /* the page in hand; its span array is kept from page to page */
+    struct ddb_workers *workers; /* borrowed, or NULL: pages are read on the I/O thread */
+    struct buf body;             /* with workers: the answer being read */
+    int bad_pages;               /* with workers: answers in a row that were not JSON */
     double estimate;   /* taken from the bucket for the request in flight */
     atomic_int cancel;
 
@@ -75,24 +80,11 @@ static void protocol_error(struct ddb_scan *s, const char *why)
     finish(s, &e);
 }
 
-/* The answer's bytes: checked and read in place (ddb/page.h), never made into a tree. A cut-short
- * answer (-1) is retried by the client; one that is JSON but not a Scan answer ends the scan. */
-static int on_page(const char *body, size_t len, const struct ddb_error *err, char *why,
-                   size_t whylen, void *ud)
+/* The answer's bytes: checked and read in place (ddb/page.h), never made into a tree, then handed
+ * to the page callback. Returns 1 when the scan goes on from s->start_key, 0 when it has ended
+ * (finish ran), -1 when the answer is not JSON (cut short: to be fetched again; nothing done). */
+static int read_page(struct ddb_scan *s, const char *body, size_t len, char *why, size_t whylen)
 {
-    struct ddb_scan *s = ud;
-    if (err) {
-        /* A failed request consumed nothing we can count on: give the estimate back. */
-        if (s->th)
-            ddb_throttle_refund(s->th, s->estimate);
-        struct ddb_error e = *err;
-        char msg[DDB_ERRMSG_MAX];
-        snprintf(msg, sizeof msg, "%s", e.message);
-        snprintf(e.message, sizeof e.message, "scan of %s segment %u of %u: %s", s->table,
-                 s->segment, s->total, msg);
-        finish(s, &e);
-        return 0;
-    }
     enum ddb_page_err pe = ddb_page_parse(&s->pg, body, len, why, whylen);
     if (pe == DDB_PAGE_ESYNTAX)
         return -1;
@@ -139,7 +131,81 @@ static int on_page(const char *body, size_t len, const struct ddb_error *err, ch
         finish(s, NULL);
         return 0;
     }
-    step(s);
+    return 1;
+}
+
+/* On a worker: the page kept from the I/O thread. The client has taken the answer already, so a
+ * cut-short one is fetched again here (a new request from the same key, after a backoff). */
+static void work_page(void *ud)
+{
+    struct ddb_scan *s = ud;
+    struct ddb_client *c = s->c;
+    char why[256] = "";
+    int rc = read_page(s, s->body.data, s->body.len, why, sizeof why);
+    if (rc < 0) {
+        if (s->th)
+            ddb_throttle_refund(s->th, s->estimate);
+        if (++s->bad_pages > BAD_PAGES_MAX) {
+            char msg[400];
+            snprintf(msg, sizeof msg, "the answer is not valid (%s; %d times)", why, s->bad_pages);
+            ddb_client_recycle(c, &s->body);
+            protocol_error(s, msg);
+            return;
+        }
+        log_debug("scan of %s segment %u of %u: the answer is not valid (%s): fetched again",
+                  s->table, s->segment, s->total, why);
+    } else {
+        s->bad_pages = 0;
+    }
+    ddb_client_recycle(c, &s->body);
+    if (rc == 0)
+        return; /* ended: s may be freed already */
+    long delay = rc < 0 ? ddb_backoff_delay_ms(ddb_client_backoff(c), s->bad_pages - 1,
+                                               ddb_retry_random())
+                        : 0;
+    if (ddb_client_timer(c, delay, step, s) != 0) {
+        struct ddb_error e;
+        ddb_error_clear(&e);
+        ddb_error_set(&e, DDB_ECANCELED, "scan of %s: canceled (shutting down)", s->table);
+        finish(s, &e);
+    }
+}
+
+/* The client's answer, on the I/O thread. With workers, the bytes are kept and read there, so that
+ * the I/O thread goes back to moving bytes; else they are read here, and a cut-short answer (-1)
+ * is retried by the client. */
+static int on_page(struct buf *body, const struct ddb_error *err, char *why, size_t whylen,
+                   void *ud)
+{
+    struct ddb_scan *s = ud;
+    if (err) {
+        /* A failed request consumed nothing we can count on: give the estimate back. */
+        if (s->th)
+            ddb_throttle_refund(s->th, s->estimate);
+        struct ddb_error e = *err;
+        char msg[DDB_ERRMSG_MAX];
+        snprintf(msg, sizeof msg, "%s", e.message);
+        snprintf(e.message, sizeof e.message, "scan of %s segment %u of %u: %s", s->table,
+                 s->segment, s->total, msg);
+        finish(s, &e);
+        return 0;
+    }
+    if (s->workers) {
+        struct buf mine = s->body;
+        s->body = *body;
+        *body = mine;
+        if (ddb_workers_submit(s->workers, work_page, s) == 0)
+            return 0;
+        /* Stopping: read it here. */
+        mine = s->body;
+        s->body = *body;
+        *body = mine;
+    }
+    int rc = read_page(s, body->data, body->len, why, whylen);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        step(s);
     return 0;
 }
 
@@ -231,6 +297,8 @@ struct ddb_scan *ddb_scan_start(struct ddb_client *c, const struct ddb_scan_opts
     atomic_init(&s->cancel, 0);
     pthread_mutex_init(&s->lock, NULL);
     ddb_page_init(&s->pg);
+    s->workers = opts->workers;
+    buf_init(&s->body, DDB_RESPONSE_MAX);
     /* Everything after this runs on the I/O thread. */
     if (ddb_client_timer(c, 0, step, s) != 0) {
         ddb_error_set(err, DDB_ECANCELED, "scan of %s: the client is shutting down", s->table);
@@ -258,6 +326,7 @@ void ddb_scan_free(struct ddb_scan *s)
         return;
     json_decref(s->start_key);
     ddb_page_cleanup(&s->pg);
+    buf_cleanup(&s->body);
     pthread_mutex_destroy(&s->lock);
     free(s->table);
     free(s);

@@ -12,6 +12,7 @@
 
 #include "ddb/client.h"
 #include "ddb/page.h"
+#include "ddb/work.h"
 #include "ddb/throttle.h"
 
 struct ddb_scan_opts {
@@ -21,6 +22,9 @@ struct ddb_scan_opts {
     int consistent_read;
     struct ddb_throttle *throttle; /* borrowed, may be NULL (unthrottled); shared by a table's scans */
     int limit;                   /* fixed Limit per page; 0: chosen from the throttle */
+    /* Borrowed, may be NULL. With workers, each page is checked and handed to the page callback on
+     * a worker thread, not on the I/O thread (pages of one scan still one at a time, in order). */
+    struct ddb_workers *workers;
 };
 
 /* A page as it came: the answer's bytes and where each item lies in them (see ddb/page.h), all
@@ -33,10 +37,12 @@ struct ddb_scan_page {
 /* Item i as a new JSON tree (the caller owns it), or NULL when out of memory. */
 json_t *ddb_scan_page_item(const struct ddb_scan_page *page, size_t i);
 
-/* Called on the I/O thread for each page, in order (page borrowed for the call). Return 0 to go
- * on, or non-zero to stop the scan (it then ends with DDB_ECANCELED). */
+/* Called for each page, in order (page borrowed for the call), on the I/O thread, or on a worker
+ * when opts->workers is set. Return 0 to go on, or non-zero to stop the scan (it then ends with
+ * DDB_ECANCELED). */
 typedef int ddb_scan_page_fn(const struct ddb_scan_page *page, void *ud);
-/* Called once on the I/O thread when the scan ends; err->code is DDB_OK when every page was read. */
+/* Called once when the scan ends (on the I/O thread, or on a worker with opts->workers); err->code
+ * is DDB_OK when every page was read. */
 typedef void ddb_scan_done_fn(const struct ddb_error *err, void *ud);
 
 struct ddb_scan; /* opaque */

@@ -53,16 +53,27 @@ int fs_start_io(struct fs *fs)
         log_error("could not start the DynamoDB client: %s", err.message);
         return -1;
     }
+    /* As many page readers as CPUs: the I/O thread then only moves bytes. Without them (out of
+     * threads), pages are read on the I/O thread. */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    fs->workers = ddb_workers_new(cpus < 1 ? 1 : cpus > FS_PAGE_WORKERS_MAX ? FS_PAGE_WORKERS_MAX
+                                                                              : (int)cpus,
+                                  &err);
+    if (!fs->workers)
+        log_warn("reading Scan pages on the I/O thread: %s", err.message);
     return 0;
 }
 
 void fs_stop_io(struct fs *fs)
 {
     fs_segments_stop(fs);
+    ddb_workers_stop(fs->workers); /* runs the pages in hand; they may still use the engine */
     ddb_http_free(fs->http); /* ends every call and timer still pending */
     fs->http = NULL;
     ddb_client_free(fs->client);
     fs->client = NULL;
+    ddb_workers_free(fs->workers);
+    fs->workers = NULL;
 }
 
 /* Reaches DynamoDB with ListTables before mounting: the endpoint, the credentials and the

@@ -1,6 +1,7 @@
 /* Segment snapshots: a background Scan of segment i of N writes `{"Item":{...}}` lines (gzipped
  * for format=json.gz) into a cache entry, which becomes complete (exact size, fixed mtime) when the
- * scan ends. The page and done callbacks run on the I/O thread. */
+ * scan ends. The page and done callbacks run on a page worker (fs->workers), or on the I/O thread
+ * without them; a segment's pages come one at a time. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,6 +209,7 @@ static void start_fill(struct fs_table *t, unsigned i, struct cache_entry *e)
         .total_segments = t->nseg,
         .consistent_read = fs->opts.consistent_read,
         .throttle = &t->read_bucket,
+        .workers = fs->workers,
     };
     struct ddb_error err;
     ddb_error_clear(&err);
