@@ -141,25 +141,27 @@ static void work_page(void *ud)
     struct ddb_scan *s = ud;
     struct ddb_client *c = s->c;
     char why[256] = "";
-    int rc = read_page(s, s->body.data, s->body.len, why, sizeof why);
-    if (rc < 0) {
+    /* The bytes are taken out of s first: once the page ends the scan, s may be freed. */
+    struct buf body = s->body;
+    buf_init(&s->body, DDB_RESPONSE_MAX);
+    int rc = read_page(s, body.data, body.len, why, sizeof why);
+    ddb_client_recycle(c, &body);
+    if (rc == 0)
+        return; /* ended: s may be freed already */
+    if (rc > 0) {
+        s->bad_pages = 0;
+    } else {
         if (s->th)
             ddb_throttle_refund(s->th, s->estimate);
         if (++s->bad_pages > BAD_PAGES_MAX) {
             char msg[400];
             snprintf(msg, sizeof msg, "the answer is not valid (%s; %d times)", why, s->bad_pages);
-            ddb_client_recycle(c, &s->body);
             protocol_error(s, msg);
             return;
         }
         log_debug("scan of %s segment %u of %u: the answer is not valid (%s): fetched again",
                   s->table, s->segment, s->total, why);
-    } else {
-        s->bad_pages = 0;
     }
-    ddb_client_recycle(c, &s->body);
-    if (rc == 0)
-        return; /* ended: s may be freed already */
     long delay = rc < 0 ? ddb_backoff_delay_ms(ddb_client_backoff(c), s->bad_pages - 1,
                                                ddb_retry_random())
                         : 0;
