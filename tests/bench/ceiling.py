@@ -185,6 +185,14 @@ def run_one(build, items, args, workdir):
             summary = [l.strip() for l in f if "requests on" in l]
         if summary:
             print(f"  {summary[-1]}")
+        log_path = os.path.join(workdir, "ddbfs.log")
+        if args.smoke and ddbfs and os.path.exists(log_path):
+            # Any line but ddbfs's own info (a warning, an error, a sanitizer's report) fails.
+            with open(log_path, errors="replace") as f:
+                bad = [l.rstrip() for l in f if l.strip() and not l.startswith("ddbfs: info: ")]
+            if bad or ddbfs.returncode != 0:
+                die(f"ddbfs exited {ddbfs.returncode}; unexpected lines in its log:\n" +
+                    "\n".join(bad[:40]))
         shutil.rmtree(cache, ignore_errors=True)
 
 
