@@ -18,7 +18,7 @@
 #define TARGET_PREFIX "DynamoDB_20120810."
 #define CONTENT_TYPE "application/x-amz-json-1.0"
 #define CREDS_WAIT_MS 500 /* on the I/O thread, when credentials are being refreshed */
-#define SPARE_BUFS 64          /* answer buffers kept for the next calls (one per call in flight) */
+#define SPARE_BUFS 64            /* answer buffers kept for the next calls (one per call at once) */
 #define SPARE_BUF_MAX (4u << 20) /* larger ones are freed, not kept */
 
 struct ddb_client {
@@ -453,8 +453,7 @@ static void on_answer(struct ddb_http_req *r, void *ud)
 }
 
 static int call_start(struct ddb_client *c, const char *op, const json_t *body,
-                      ddb_call_done_fn *done, ddb_call_raw_fn *raw, void *ud,
-                      struct ddb_error *err);
+                      ddb_call_done_fn *done, ddb_call_raw_fn *raw, void *ud, struct ddb_error *err);
 
 int ddb_client_call(struct ddb_client *c, const char *op, const json_t *body,
                     ddb_call_done_fn *done, void *ud, struct ddb_error *err)
@@ -469,8 +468,7 @@ int ddb_client_call_raw(struct ddb_client *c, const char *op, const json_t *body
 }
 
 static int call_start(struct ddb_client *c, const char *op, const json_t *body,
-                      ddb_call_done_fn *done, ddb_call_raw_fn *raw, void *ud,
-                      struct ddb_error *err)
+                      ddb_call_done_fn *done, ddb_call_raw_fn *raw, void *ud, struct ddb_error *err)
 {
     struct call *k = calloc(1, sizeof *k);
     if (!k) {

@@ -46,8 +46,8 @@ int ddb_client_call(struct ddb_client *c, const char *op, const json_t *body,
  * retried within the backoff window. done may keep the bytes: it swaps *body with an empty buf and
  * owns them from then on (give them back with ddb_client_recycle). When the call fails, done runs
  * once more with body NULL and err set (its return value ignored). */
-typedef int ddb_call_raw_fn(struct buf *body, const struct ddb_error *err, char *why,
-                            size_t whylen, void *ud);
+typedef int ddb_call_raw_fn(struct buf *body, const struct ddb_error *err, char *why, size_t whylen,
+                            void *ud);
 int ddb_client_call_raw(struct ddb_client *c, const char *op, const json_t *body,
                         ddb_call_raw_fn *done, void *ud, struct ddb_error *err);
 /* Hands an answer buffer kept by a raw done back for reuse (or frees it); b is left empty. Any

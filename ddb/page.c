@@ -294,8 +294,9 @@ static int compound(struct sc *s)
                 if (number(s))
                     return -1;
             } else if (c == 't' || c == 'f' || c == 'n') {
-                if (c == 't' ? literal(s, "true", 4)
-                             : c == 'f' ? literal(s, "false", 5) : literal(s, "null", 4))
+                if (c == 't'   ? literal(s, "true", 4)
+                    : c == 'f' ? literal(s, "false", 5)
+                               : literal(s, "null", 4))
                     return -1;
             } else {
                 return s->p >= s->end ? fail(s, DDB_PAGE_ESYNTAX, "a value expected")
@@ -402,8 +403,7 @@ static int push_item(struct ddb_page *pg, struct sc *s, size_t off, size_t len, 
         size_t cap = pg->cap_items ? pg->cap_items * 2 : 1024;
         if (cap > SPANS_MAX)
             cap = SPANS_MAX;
-        struct ddb_page_span *v =
-            pg->n_items < cap ? realloc(pg->items, cap * sizeof *v) : NULL;
+        struct ddb_page_span *v = pg->n_items < cap ? realloc(pg->items, cap * sizeof *v) : NULL;
         if (!v)
             return fail(s, DDB_PAGE_ENOMEM, "%zu items", pg->n_items + 1);
         pg->items = v;
@@ -432,8 +432,8 @@ static int items(struct ddb_page *pg, struct sc *s)
             return fail(s, DDB_PAGE_ESHAPE, "an item is not an object");
         const char *start = s->p;
         s->spaced = 0;
-        if (compound(s) || push_item(pg, s, (size_t)(start - s->base), (size_t)(s->p - start),
-                                     s->spaced))
+        if (compound(s) ||
+            push_item(pg, s, (size_t)(start - s->base), (size_t)(s->p - start), s->spaced))
             return -1;
         ws(s);
         if (s->p < s->end && *s->p == ',') {

@@ -34,8 +34,8 @@ struct ddb_page_span {
 struct ddb_page {
     struct ddb_page_span *items; /* n_items of them */
     size_t n_items, cap_items;
-    long count;       /* "Count", or -1 when absent */
-    double consumed;  /* "ConsumedCapacity"."CapacityUnits", or -1 when absent */
+    long count;              /* "Count", or -1 when absent */
+    double consumed;         /* "ConsumedCapacity"."CapacityUnits", or -1 when absent */
     size_t lek_off, lek_len; /* "LastEvaluatedKey"'s object; lek_len 0 when absent */
 };
 

@@ -33,12 +33,12 @@ struct ddb_scan {
     ddb_scan_done_fn *done;
     void *ud;
 
-    json_t *start_key; /* ExclusiveStartKey of the next request, new reference or NULL */
-    struct ddb_page pg; /* the page in hand; its span array is kept from page to page */
+    json_t *start_key;           /* ExclusiveStartKey of the next request, new reference or NULL */
+    struct ddb_page pg;          /* the page in hand; its span array is kept from page to page */
     struct ddb_workers *workers; /* borrowed, or NULL: pages are read on the I/O thread */
     struct buf body;             /* with workers: the answer being read */
     int bad_pages;               /* with workers: answers in a row that were not JSON */
-    double estimate;   /* taken from the bucket for the request in flight */
+    double estimate;             /* taken from the bucket for the request in flight */
     atomic_int cancel;
 
     pthread_mutex_t lock; /* stats, read from other threads */
@@ -162,9 +162,9 @@ static void work_page(void *ud)
         log_debug("scan of %s segment %u of %u: the answer is not valid (%s): fetched again",
                   s->table, s->segment, s->total, why);
     }
-    long delay = rc < 0 ? ddb_backoff_delay_ms(ddb_client_backoff(c), s->bad_pages - 1,
-                                               ddb_retry_random())
-                        : 0;
+    long delay =
+        rc < 0 ? ddb_backoff_delay_ms(ddb_client_backoff(c), s->bad_pages - 1, ddb_retry_random())
+               : 0;
     if (ddb_client_timer(c, delay, step, s) != 0) {
         struct ddb_error e;
         ddb_error_clear(&e);

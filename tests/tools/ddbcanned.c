@@ -1,10 +1,10 @@
 /* ddbcanned: a canned DynamoDB server for the client-ceiling benchmark (tests/bench/ceiling.py).
  *
  * It holds one table of N made-up items and answers ListTables, DescribeTable (ItemCount and
- * TableSizeBytes set, on demand), DescribeTimeToLive and Scan, at memory speed: one page template of
- * realistic items (about 215 bytes each, every DynamoDB type) is rendered at start, and each Scan
- * answer is that template copied with its keys patched in, so that the N items are served exactly
- * once across the segments of a parallel scan. Scan honours Segment/TotalSegments,
+ * TableSizeBytes set, on demand), DescribeTimeToLive and Scan, at memory speed: one page template
+ * of realistic items (about 215 bytes each, every DynamoDB type) is rendered at start, and each
+ * Scan answer is that template copied with its keys patched in, so that the N items are served
+ * exactly once across the segments of a parallel scan. Scan honours Segment/TotalSegments,
  * ExclusiveStartKey -> LastEvaluatedKey, Limit and ReturnConsumedCapacity (always reported).
  * Pages hold at most --page-bytes of item JSON (default 1 MB, as DynamoDB's).
  *
@@ -167,8 +167,8 @@ static int out_addf(struct out *o, const char *fmt, ...)
 static int error_body(struct out *o, long *status, const char *type, const char *msg)
 {
     *status = 400;
-    return out_addf(o, "{\"__type\":\"com.amazonaws.dynamodb.v20120810#%s\",\"message\":\"%s\"}", type,
-                    msg);
+    return out_addf(o, "{\"__type\":\"com.amazonaws.dynamodb.v20120810#%s\",\"message\":\"%s\"}",
+                    type, msg);
 }
 
 static int describe(struct canned *c, struct out *o)
@@ -225,7 +225,8 @@ static int scan(struct canned *c, const char *body, size_t blen, struct out *o, 
     if (esk) {
         int64_t a = start_after(esk);
         if (a < 0 || (uint64_t)a < lo || (uint64_t)a > hi) {
-            rc = error_body(o, status, "ValidationException", "The provided starting key is invalid");
+            rc = error_body(o, status, "ValidationException",
+                            "The provided starting key is invalid");
             goto out;
         }
         from = (uint64_t)a;
@@ -251,8 +252,9 @@ static int scan(struct canned *c, const char *body, size_t blen, struct out *o, 
     }
     (void)items_at;
     double cu = (double)((bytes + 4095) / 4096) * 0.5;
-    if (out_addf(o, "],\"Count\":%" PRIu64 ",\"ScannedCount\":%" PRIu64
-                    ",\"ConsumedCapacity\":{\"TableName\":\"%s\",\"CapacityUnits\":%.1f}",
+    if (out_addf(o,
+                 "],\"Count\":%" PRIu64 ",\"ScannedCount\":%" PRIu64
+                 ",\"ConsumedCapacity\":{\"TableName\":\"%s\",\"CapacityUnits\":%.1f}",
                  n, n, c->table, cu) != 0)
         goto out;
     if (from + n < hi) {
@@ -519,8 +521,9 @@ int main(int argc, char **argv)
             free(k);
         }
     }
-    fprintf(stderr, "ddbcanned: %" PRIuFAST64 " requests on %" PRIuFAST64 " connections, %" PRIuFAST64
-                    " Scan pages, %" PRIuFAST64 " items served\n",
+    fprintf(stderr,
+            "ddbcanned: %" PRIuFAST64 " requests on %" PRIuFAST64 " connections, %" PRIuFAST64
+            " Scan pages, %" PRIuFAST64 " items served\n",
             atomic_load(&c.requests), atomic_load(&c.connections), atomic_load(&c.served_pages),
             atomic_load(&c.served_items));
     return 0;

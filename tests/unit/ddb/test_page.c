@@ -44,12 +44,12 @@ static void expect_same_json(const char *got, const json_t *want)
 
 Test(page, items_are_copied_out_as_they_are_with_count_capacity_and_last_key)
 {
-    const char *body =
-        "{\"Items\":[{\"pk\":{\"S\":\"a\"},\"n\":{\"N\":\"1.5e3\"}},"
-        "{\"pk\":{\"S\":\"b \\\" \\\\ \\u00e9 caf\xc3\xa9\"},\"l\":{\"L\":[{\"NULL\":true},{\"BOOL\":false}]}}],"
-        "\"Count\":2,\"ScannedCount\":2,"
-        "\"ConsumedCapacity\":{\"TableName\":\"t\",\"CapacityUnits\":12.5},"
-        "\"LastEvaluatedKey\":{\"pk\":{\"S\":\"b\"}}}";
+    const char *body = "{\"Items\":[{\"pk\":{\"S\":\"a\"},\"n\":{\"N\":\"1.5e3\"}},"
+                       "{\"pk\":{\"S\":\"b \\\" \\\\ \\u00e9 "
+                       "caf\xc3\xa9\"},\"l\":{\"L\":[{\"NULL\":true},{\"BOOL\":false}]}}],"
+                       "\"Count\":2,\"ScannedCount\":2,"
+                       "\"ConsumedCapacity\":{\"TableName\":\"t\",\"CapacityUnits\":12.5},"
+                       "\"LastEvaluatedKey\":{\"pk\":{\"S\":\"b\"}}}";
     cr_assert_eq(parse(body), DDB_PAGE_OK, "%s", why);
     cr_assert_eq(pg.n_items, 2);
     cr_expect_eq(pg.count, 2);
@@ -68,8 +68,8 @@ Test(page, items_are_copied_out_as_they_are_with_count_capacity_and_last_key)
 
 Test(page, members_in_any_order_and_absent_ones_are_reported_as_absent)
 {
-    cr_assert_eq(parse(" { \"Other\" : [1, {\"x\": null}], \"Items\" : [ ] } \n"), DDB_PAGE_OK, "%s",
-                 why);
+    cr_assert_eq(parse(" { \"Other\" : [1, {\"x\": null}], \"Items\" : [ ] } \n"), DDB_PAGE_OK,
+                 "%s", why);
     cr_expect_eq(pg.n_items, 0);
     cr_expect_eq(pg.count, -1);
     cr_expect_lt(pg.consumed, 0);
@@ -78,7 +78,8 @@ Test(page, members_in_any_order_and_absent_ones_are_reported_as_absent)
 
 Test(page, whitespace_inside_an_item_is_dropped_so_a_line_never_breaks)
 {
-    const char *body = "{\"Items\": [ {\n \"pk\" : { \"S\" : \"a b\\n\" } ,\t\"m\": {\"M\": {} }\r\n} ]}";
+    const char *body =
+        "{\"Items\": [ {\n \"pk\" : { \"S\" : \"a b\\n\" } ,\t\"m\": {\"M\": {} }\r\n} ]}";
     cr_assert_eq(parse(body), DDB_PAGE_OK, "%s", why);
     cr_assert_eq(pg.n_items, 1);
     cr_expect(pg.items[0].spaced);
@@ -123,22 +124,22 @@ Test(page, malformed_json_is_refused_with_a_reason)
     const char *bad[] = {
         "",
         "{",
-        "{\"Items\":[{\"pk\":{\"S\":\"a\"}}",           /* cut short */
-        "{\"Items\":[{\"pk\":{\"S\":\"a\"}},]}",         /* trailing comma */
-        "{\"Items\":[{\"pk\":{\"S\":\"a}}]}",            /* unterminated string */
-        "{\"Items\":[{\"pk\":{\"S\":\"a\tb\"}}]}",       /* raw control character */
-        "{\"Items\":[{\"pk\":{\"S\":\"\\x\"}}]}",        /* bad escape */
-        "{\"Items\":[{\"pk\":{\"S\":\"\\u12G4\"}}]}",    /* bad \\u */
-        "{\"Items\":[{\"pk\":{\"S\":\"\xc3\"}}]}",       /* cut UTF-8 */
+        "{\"Items\":[{\"pk\":{\"S\":\"a\"}}",              /* cut short */
+        "{\"Items\":[{\"pk\":{\"S\":\"a\"}},]}",           /* trailing comma */
+        "{\"Items\":[{\"pk\":{\"S\":\"a}}]}",              /* unterminated string */
+        "{\"Items\":[{\"pk\":{\"S\":\"a\tb\"}}]}",         /* raw control character */
+        "{\"Items\":[{\"pk\":{\"S\":\"\\x\"}}]}",          /* bad escape */
+        "{\"Items\":[{\"pk\":{\"S\":\"\\u12G4\"}}]}",      /* bad \\u */
+        "{\"Items\":[{\"pk\":{\"S\":\"\xc3\"}}]}",         /* cut UTF-8 */
         "{\"Items\":[{\"pk\":{\"S\":\"\xed\xa0\x80\"}}]}", /* UTF-16 surrogate in UTF-8 */
-        "{\"Items\":[{\"pk\":{\"S\":\"\xff\"}}]}",       /* never UTF-8 */
-        "{\"Items\":[{\"n\":01}]}",                    /* leading zero */
+        "{\"Items\":[{\"pk\":{\"S\":\"\xff\"}}]}",         /* never UTF-8 */
+        "{\"Items\":[{\"n\":01}]}",                        /* leading zero */
         "{\"Items\":[{\"n\":1.}]}",
         "{\"Items\":[{\"n\":-}]}",
         "{\"Items\":[{\"b\":tru}]}",
-        "{\"Items\":[{\"pk\" {}}]}",                   /* no colon */
-        "{\"Items\":[{pk:1}]}",                        /* bare name */
-        "{\"Items\":[]} x",                            /* bytes after */
+        "{\"Items\":[{\"pk\" {}}]}", /* no colon */
+        "{\"Items\":[{pk:1}]}",      /* bare name */
+        "{\"Items\":[]} x",          /* bytes after */
         "{\"Items\":[]}{}",
         "{\"Items\":[],\"Count\":0,}",
     };
@@ -150,11 +151,11 @@ Test(page, json_that_is_not_a_scan_answer_is_refused)
 {
     const char *bad[] = {
         "[]",
-        "{}",                                   /* no Items */
-        "{\"Items\":{}}",                       /* not an array */
-        "{\"Items\":[1]}",                      /* an item that is not an object */
+        "{}",              /* no Items */
+        "{\"Items\":{}}",  /* not an array */
+        "{\"Items\":[1]}", /* an item that is not an object */
         "{\"Items\":[{}, \"x\"]}",
-        "{\"Items\":[{}],\"Count\":2}",         /* an item missing */
+        "{\"Items\":[{}],\"Count\":2}", /* an item missing */
         "{\"Items\":[{}],\"Count\":1.0}",
         "{\"Items\":[{}],\"Count\":\"1\"}",
         "{\"Items\":[],\"Items\":[]}",

@@ -54,7 +54,7 @@ struct run {
     pthread_cond_t cond;
     json_t *keys; /* every key delivered, in order (touched on the I/O thread only) */
     long pages;
-    long stop_after; /* the page callback returns 1 after this many pages; 0: never */
+    long stop_after;             /* the page callback returns 1 after this many pages; 0: never */
     struct ddb_workers *workers; /* set: pages must come on one of its threads */
     int done;
     struct ddb_error err;
@@ -439,8 +439,8 @@ Test(scan, with_workers_a_cut_short_page_is_fetched_again_and_no_item_is_lost)
     ddb_error_clear(&err);
     struct ddb_workers *w = ddb_workers_new(1, &err);
     cr_assert_not_null(w, "%s", err.message);
-    struct ddb_scan_opts o = {.table = "t", .segment = 0, .total_segments = 1, .limit = 30,
-                              .workers = w};
+    struct ddb_scan_opts o = {
+        .table = "t", .segment = 0, .total_segments = 1, .limit = 30, .workers = w};
     struct run r;
     run_init(&r);
     r.workers = w;
