@@ -15,10 +15,12 @@
 
 #include "base/limits.h"
 #include "base/log.h"
+#include "ddb/retry.h"
 
 /* Before the first page, assume large items so that the first request cannot overshoot. */
 #define FIRST_ITEM_SIZE 4096.0
 #define RCU_BYTES 4096.0
+#define BAD_PAGES_MAX 8 /* with workers: cut-short answers in a row before the scan fails */
 
 struct ddb_scan {
     struct ddb_client *c;
@@ -31,8 +33,12 @@ struct ddb_scan {
     ddb_scan_done_fn *done;
     void *ud;
 
-    json_t *start_key; /* ExclusiveStartKey of the next request, new reference or NULL */
-    double estimate;   /* taken from the bucket for the request in flight */
+    json_t *start_key;           /* ExclusiveStartKey of the next request, new reference or NULL */
+    struct ddb_page pg;          /* the page in hand; its span array is kept from page to page */
+    struct ddb_workers *workers; /* borrowed, or NULL: pages are read on the I/O thread */
+    struct buf body;             /* with workers: the answer being read */
+    int bad_pages;               /* with workers: answers in a row that were not JSON */
+    double estimate;             /* taken from the bucket for the request in flight */
     atomic_int cancel;
 
     pthread_mutex_t lock; /* stats, read from other threads */
@@ -56,36 +62,51 @@ static void finish(struct ddb_scan *s, const struct ddb_error *err)
 
 static void step(void *ud);
 
-static void on_page(json_t *resp, const struct ddb_error *err, void *ud)
+static void stopped(struct ddb_scan *s)
 {
-    struct ddb_scan *s = ud;
-    if (!resp) {
-        /* A failed request consumed nothing we can count on: give the estimate back. */
+    struct ddb_error e;
+    ddb_error_clear(&e);
+    ddb_error_set(&e, DDB_ECANCELED, "scan of %s segment %u of %u: stopped", s->table, s->segment,
+                  s->total);
+    finish(s, &e);
+}
+
+static void protocol_error(struct ddb_scan *s, const char *why)
+{
+    struct ddb_error e;
+    ddb_error_clear(&e);
+    ddb_error_set(&e, DDB_EPROTOCOL, "scan of %s segment %u of %u: %s", s->table, s->segment,
+                  s->total, why);
+    finish(s, &e);
+}
+
+/* The answer's bytes: checked and read in place (ddb/page.h), never made into a tree, then handed
+ * to the page callback. Returns 1 when the scan goes on from s->start_key, 0 when it has ended
+ * (finish ran), -1 when the answer is not JSON (cut short: to be fetched again; nothing done). */
+static int read_page(struct ddb_scan *s, const char *body, size_t len, char *why, size_t whylen)
+{
+    enum ddb_page_err pe = ddb_page_parse(&s->pg, body, len, why, whylen);
+    if (pe == DDB_PAGE_ESYNTAX)
+        return -1;
+    if (pe != DDB_PAGE_OK) {
         if (s->th)
             ddb_throttle_refund(s->th, s->estimate);
-        struct ddb_error e = *err;
-        char msg[DDB_ERRMSG_MAX];
-        snprintf(msg, sizeof msg, "%s", e.message);
-        snprintf(e.message, sizeof e.message, "scan of %s segment %u of %u: %s", s->table,
-                 s->segment, s->total, msg);
-        finish(s, &e);
-        return;
+        protocol_error(s, why);
+        return 0;
     }
-    json_t *items = json_object_get(resp, "Items");
-    json_t *cc = json_object_get(json_object_get(resp, "ConsumedCapacity"), "CapacityUnits");
-    if (!json_is_array(items)) {
-        if (s->th)
-            ddb_throttle_refund(s->th, s->estimate);
-        struct ddb_error e;
-        ddb_error_clear(&e);
-        ddb_error_set(&e, DDB_EPROTOCOL, "scan of %s segment %u of %u: the answer has no Items",
-                      s->table, s->segment, s->total);
-        json_decref(resp);
-        finish(s, &e);
-        return;
+    json_t *next = NULL;
+    if (s->pg.lek_len) {
+        json_error_t je;
+        next = json_loadb(body + s->pg.lek_off, s->pg.lek_len, 0, &je);
+        if (!next) {
+            if (s->th)
+                ddb_throttle_refund(s->th, s->estimate);
+            protocol_error(s, "out of memory reading LastEvaluatedKey");
+            return 0;
+        }
     }
-    size_t n = json_array_size(items);
-    double consumed = json_is_number(cc) ? json_number_value(cc) : s->estimate;
+    size_t n = s->pg.n_items;
+    double consumed = s->pg.consumed >= 0 ? s->pg.consumed : s->estimate;
     if (s->th) {
         ddb_throttle_settle(s->th, s->estimate, consumed);
         if (n > 0 && consumed > 0)
@@ -98,23 +119,102 @@ static void on_page(json_t *resp, const struct ddb_error *err, void *ud)
     s->stats.bytes += consumed / factor(s) * RCU_BYTES;
     pthread_mutex_unlock(&s->lock);
 
-    int stop = s->page(items, s->ud);
+    struct ddb_scan_page page = {.body = body, .items = s->pg.items, .n_items = n};
+    int stop = s->page(&page, s->ud);
     json_decref(s->start_key);
-    s->start_key = json_incref(json_object_get(resp, "LastEvaluatedKey"));
-    json_decref(resp);
+    s->start_key = next;
     if (stop || atomic_load(&s->cancel)) {
-        struct ddb_error e;
-        ddb_error_clear(&e);
-        ddb_error_set(&e, DDB_ECANCELED, "scan of %s segment %u of %u: stopped", s->table,
-                      s->segment, s->total);
-        finish(s, &e);
-        return;
+        stopped(s);
+        return 0;
     }
     if (!s->start_key) {
         finish(s, NULL);
-        return;
+        return 0;
     }
-    step(s);
+    return 1;
+}
+
+/* On a worker: the page kept from the I/O thread. The client has taken the answer already, so a
+ * cut-short one is fetched again here (a new request from the same key, after a backoff). */
+static void work_page(void *ud)
+{
+    struct ddb_scan *s = ud;
+    struct ddb_client *c = s->c;
+    char why[256] = "";
+    /* The bytes are taken out of s first: once the page ends the scan, s may be freed. */
+    struct buf body = s->body;
+    buf_init(&s->body, DDB_RESPONSE_MAX);
+    int rc = read_page(s, body.data, body.len, why, sizeof why);
+    ddb_client_recycle(c, &body);
+    if (rc == 0)
+        return; /* ended: s may be freed already */
+    if (rc > 0) {
+        s->bad_pages = 0;
+    } else {
+        if (s->th)
+            ddb_throttle_refund(s->th, s->estimate);
+        if (++s->bad_pages > BAD_PAGES_MAX) {
+            char msg[400];
+            snprintf(msg, sizeof msg, "the answer is not valid (%s; %d times)", why, s->bad_pages);
+            protocol_error(s, msg);
+            return;
+        }
+        log_debug("scan of %s segment %u of %u: the answer is not valid (%s): fetched again",
+                  s->table, s->segment, s->total, why);
+    }
+    long delay =
+        rc < 0 ? ddb_backoff_delay_ms(ddb_client_backoff(c), s->bad_pages - 1, ddb_retry_random())
+               : 0;
+    if (ddb_client_timer(c, delay, step, s) != 0) {
+        struct ddb_error e;
+        ddb_error_clear(&e);
+        ddb_error_set(&e, DDB_ECANCELED, "scan of %s: canceled (shutting down)", s->table);
+        finish(s, &e);
+    }
+}
+
+/* The client's answer, on the I/O thread. With workers, the bytes are kept and read there, so that
+ * the I/O thread goes back to moving bytes; else they are read here, and a cut-short answer (-1)
+ * is retried by the client. */
+static int on_page(struct buf *body, const struct ddb_error *err, char *why, size_t whylen,
+                   void *ud)
+{
+    struct ddb_scan *s = ud;
+    if (err) {
+        /* A failed request consumed nothing we can count on: give the estimate back. */
+        if (s->th)
+            ddb_throttle_refund(s->th, s->estimate);
+        struct ddb_error e = *err;
+        char msg[DDB_ERRMSG_MAX];
+        snprintf(msg, sizeof msg, "%s", e.message);
+        snprintf(e.message, sizeof e.message, "scan of %s segment %u of %u: %s", s->table,
+                 s->segment, s->total, msg);
+        finish(s, &e);
+        return 0;
+    }
+    if (s->workers) {
+        struct buf mine = s->body;
+        s->body = *body;
+        *body = mine;
+        if (ddb_workers_submit(s->workers, work_page, s) == 0)
+            return 0;
+        /* Stopping: read it here. */
+        mine = s->body;
+        s->body = *body;
+        *body = mine;
+    }
+    int rc = read_page(s, body->data, body->len, why, whylen);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        step(s);
+    return 0;
+}
+
+json_t *ddb_scan_page_item(const struct ddb_scan_page *page, size_t i)
+{
+    json_error_t je;
+    return json_loadb(page->body + page->items[i].off, page->items[i].len, 0, &je);
 }
 
 static void step(void *ud)
@@ -163,7 +263,7 @@ static void step(void *ud)
         json_object_set_new(req, "ConsistentRead", json_true());
     if (s->start_key)
         json_object_set(req, "ExclusiveStartKey", s->start_key);
-    if (ddb_client_call(s->c, "Scan", req, on_page, s, &e) != 0) {
+    if (ddb_client_call_raw(s->c, "Scan", req, on_page, s, &e) != 0) {
         if (s->th)
             ddb_throttle_refund(s->th, s->estimate);
         finish(s, &e);
@@ -198,6 +298,9 @@ struct ddb_scan *ddb_scan_start(struct ddb_client *c, const struct ddb_scan_opts
     s->ud = ud;
     atomic_init(&s->cancel, 0);
     pthread_mutex_init(&s->lock, NULL);
+    ddb_page_init(&s->pg);
+    s->workers = opts->workers;
+    buf_init(&s->body, DDB_RESPONSE_MAX);
     /* Everything after this runs on the I/O thread. */
     if (ddb_client_timer(c, 0, step, s) != 0) {
         ddb_error_set(err, DDB_ECANCELED, "scan of %s: the client is shutting down", s->table);
@@ -224,6 +327,8 @@ void ddb_scan_free(struct ddb_scan *s)
     if (!s)
         return;
     json_decref(s->start_key);
+    ddb_page_cleanup(&s->pg);
+    buf_cleanup(&s->body);
     pthread_mutex_destroy(&s->lock);
     free(s->table);
     free(s);
@@ -238,10 +343,10 @@ struct run {
     void *ud;
 };
 
-static int run_page(json_t *items, void *ud)
+static int run_page(const struct ddb_scan_page *page, void *ud)
 {
     struct run *r = ud;
-    return r->page(items, r->ud);
+    return r->page(page, r->ud);
 }
 
 static void run_done(const struct ddb_error *err, void *ud)

@@ -11,6 +11,8 @@
 #include <jansson.h>
 
 #include "ddb/client.h"
+#include "ddb/page.h"
+#include "ddb/work.h"
 #include "ddb/throttle.h"
 
 struct ddb_scan_opts {
@@ -20,12 +22,27 @@ struct ddb_scan_opts {
     int consistent_read;
     struct ddb_throttle *throttle; /* borrowed, may be NULL (unthrottled); shared by a table's scans */
     int limit;                   /* fixed Limit per page; 0: chosen from the throttle */
+    /* Borrowed, may be NULL. With workers, each page is checked and handed to the page callback on
+     * a worker thread, not on the I/O thread (pages of one scan still one at a time, in order). */
+    struct ddb_workers *workers;
 };
 
-/* Called on the I/O thread for each page, in order. items: the page's "Items" array (borrowed).
- * Return 0 to go on, or non-zero to stop the scan (it then ends with DDB_ECANCELED). */
-typedef int ddb_scan_page_fn(json_t *items, void *ud);
-/* Called once on the I/O thread when the scan ends; err->code is DDB_OK when every page was read. */
+/* A page as it came: the answer's bytes and where each item lies in them (see ddb/page.h), all
+ * borrowed for the page callback. Item i is body[items[i].off .. +items[i].len), DynamoDB JSON. */
+struct ddb_scan_page {
+    const char *body;
+    const struct ddb_page_span *items;
+    size_t n_items;
+};
+/* Item i as a new JSON tree (the caller owns it), or NULL when out of memory. */
+json_t *ddb_scan_page_item(const struct ddb_scan_page *page, size_t i);
+
+/* Called for each page, in order (page borrowed for the call), on the I/O thread, or on a worker
+ * when opts->workers is set. Return 0 to go on, or non-zero to stop the scan (it then ends with
+ * DDB_ECANCELED). */
+typedef int ddb_scan_page_fn(const struct ddb_scan_page *page, void *ud);
+/* Called once when the scan ends (on the I/O thread, or on a worker with opts->workers); err->code
+ * is DDB_OK when every page was read. */
 typedef void ddb_scan_done_fn(const struct ddb_error *err, void *ud);
 
 struct ddb_scan; /* opaque */

@@ -27,6 +27,7 @@
 #define FS_SEGMENT_BYTES (1ull << 30)      /* auto: at least one segment per GiB */
 #define FS_RCU_PER_SCAN 1000.0      /* auto: one scan stream per this much budget */
 #define FS_MAX_PARALLEL_SCANS 64
+#define FS_PAGE_WORKERS_MAX 8 /* threads that read Scan pages (one per CPU, at most this) */
 #define FS_CREATE_WAIT_MS (20 * 60 * 1000) /* CreateTable until ACTIVE (GSIs can take minutes) */
 
 struct fs;
@@ -117,6 +118,7 @@ struct fs {
     struct ddb_creds_provider *creds;
     struct ddb_http *http;
     struct ddb_client *client;
+    struct ddb_workers *workers; /* read Scan pages off the I/O thread (fs_start_io) */
     struct cache_store *cache;
     char *cache_dir;
     time_t mounted;

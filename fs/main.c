@@ -56,16 +56,27 @@ int fs_start_io(struct fs *fs)
         log_error("could not start the DynamoDB client: %s", err.message);
         return -1;
     }
+    /* As many page readers as CPUs: the I/O thread then only moves bytes. Without them (out of
+     * threads), pages are read on the I/O thread. */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = cpus < 1 ? 1 : cpus > FS_PAGE_WORKERS_MAX ? FS_PAGE_WORKERS_MAX : (int)cpus;
+    fs->workers = ddb_workers_new(n, &err);
+    if (!fs->workers)
+        log_warn("reading Scan pages on the I/O thread: %s", err.message);
     return 0;
 }
 
 void fs_stop_io(struct fs *fs)
 {
     fs_segments_stop(fs);
+    /* The pages in hand are read first: they may still use the engine. */
+    ddb_workers_stop(fs->workers);
     ddb_http_free(fs->http); /* ends every call and timer still pending */
     fs->http = NULL;
     ddb_client_free(fs->client);
     fs->client = NULL;
+    ddb_workers_free(fs->workers);
+    fs->workers = NULL;
 }
 
 /* Reaches DynamoDB with ListTables before mounting: the endpoint, the credentials and the

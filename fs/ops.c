@@ -482,6 +482,41 @@ static int op_read(const char *path, char *buf, size_t size, off_t off, struct f
     return (int)n;
 }
 
+/* A segment's bytes go from the snapshot file to the kernel without passing through our memory:
+ * libfuse splices them from the descriptor (FUSE_CAP_SPLICE_WRITE) or, without splice, preads
+ * them into its own buffer. Everything else is read by op_read. */
+static int op_read_buf(const char *path, struct fuse_bufvec **bufp, size_t size, off_t off,
+                       struct fuse_file_info *fi)
+{
+    struct handle *h = handle_of(fi);
+    int fd = h && h->kind == H_SEGMENT ? cache_entry_fd(h->e) : -1;
+    struct fuse_bufvec *bv = malloc(sizeof *bv);
+    if (!bv)
+        return -ENOMEM;
+    *bv = FUSE_BUFVEC_INIT(size);
+    if (fd >= 0) {
+        bv->buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY;
+        bv->buf[0].fd = fd;
+        bv->buf[0].pos = off;
+        *bufp = bv;
+        return 0;
+    }
+    bv->buf[0].mem = size ? malloc(size) : NULL;
+    if (size && !bv->buf[0].mem) {
+        free(bv);
+        return -ENOMEM;
+    }
+    int n = op_read(path, bv->buf[0].mem, size, off, fi);
+    if (n < 0) {
+        free(bv->buf[0].mem);
+        free(bv);
+        return n;
+    }
+    bv->buf[0].size = (size_t)n;
+    *bufp = bv;
+    return 0;
+}
+
 static int op_write(const char *path, const char *b, size_t n, off_t off,
                     struct fuse_file_info *fi)
 {
@@ -708,6 +743,9 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     /* open(O_TRUNC) arrives as one call, not a truncate before the open. */
     if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
         conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+    /* Segment reads are spliced from the snapshot file (op_read_buf). */
+    if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+        conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
     fs_start_io(fs);
     return fs;
 }
@@ -734,6 +772,7 @@ const struct fuse_operations fs_ops = {
     .open = op_open,
     .create = op_create,
     .read = op_read,
+    .read_buf = op_read_buf,
     .write = op_write,
     .flush = op_flush,
     .fsync = op_fsync,

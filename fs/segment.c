@@ -1,6 +1,7 @@
 /* Segment snapshots: a background Scan of segment i of N writes `{"Item":{...}}` lines (gzipped
  * for format=json.gz) into a cache entry, which becomes complete (exact size, fixed mtime) when the
- * scan ends. The page and done callbacks run on the I/O thread. */
+ * scan ends. The page and done callbacks run on a page worker (fs->workers), or on the I/O thread
+ * without them; a segment's pages come one at a time. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,26 +19,6 @@ void fs_segment_key(const struct fs_table *t, unsigned i, char *out, size_t len)
     char name[96];
     fs_segment_name(t, i, name, sizeof name);
     snprintf(out, len, "%s/%s", t->name, name);
-}
-
-static int add_json(const char *p, size_t n, void *ud)
-{
-    return buf_add(ud, p, n) == BUF_OK ? 0 : -1;
-}
-
-/* Lines for a page, in the native export's shape. */
-static int page_lines(json_t *items, struct buf *out)
-{
-    size_t i;
-    json_t *item;
-    json_array_foreach(items, i, item)
-    {
-        if (buf_addstr(out, "{\"Item\":") != BUF_OK ||
-            json_dump_callback(item, add_json, out, JSON_COMPACT | JSON_ENCODE_ANY) != 0 ||
-            buf_addstr(out, "}\n") != BUF_OK)
-            return -1;
-    }
-    return 0;
 }
 
 /* Appends served bytes to the snapshot, counted and checksummed (progress.c). */
@@ -112,30 +93,59 @@ static void set_failed(struct fs_segment *s, enum cache_err ce, const char *why)
         s->fail_msg = NULL;
 }
 
-static int on_page(json_t *items, void *ud)
+/* The page's lines, in the native export's shape ({"Item":...}\n, the item's bytes as DynamoDB
+ * sent them), stored through s->out in pieces of at most LINES_CHUNK so that a segment's buffer
+ * stays small however large the page. */
+#define LINES_CHUNK (64u << 10)
+static enum cache_err page_lines(struct fs_segment *s, const struct ddb_scan_page *page, char *msg,
+                                 size_t msglen)
+{
+    static const char head[] = "{\"Item\":", tail[] = "}\n";
+    buf_reset(&s->out);
+    for (size_t i = 0; i < page->n_items; i++) {
+        const struct ddb_page_span *sp = &page->items[i];
+        size_t need = sizeof head - 1 + sp->len + sizeof tail - 1;
+        if (s->out.len && s->out.len + need > LINES_CHUNK) {
+            enum cache_err ce = store(s, s->out.data, s->out.len, 0, msg, msglen);
+            if (ce)
+                return ce;
+            buf_reset(&s->out);
+        }
+        if (buf_reserve(&s->out, need) != BUF_OK) {
+            snprintf(msg, msglen, "an item of %zu bytes does not fit in memory", sp->len);
+            return CACHE_ENOMEM;
+        }
+        char *o = s->out.data + s->out.len;
+        memcpy(o, head, sizeof head - 1);
+        o += sizeof head - 1;
+        o += ddb_page_item_copy(page->body, sp, o);
+        memcpy(o, tail, sizeof tail - 1);
+        o += sizeof tail - 1;
+        s->out.len = (size_t)(o - s->out.data);
+        s->out.data[s->out.len] = '\0';
+    }
+    return s->out.len ? store(s, s->out.data, s->out.len, 0, msg, msglen) : CACHE_OK;
+}
+
+static int on_page(const struct ddb_scan_page *page, void *ud)
 {
     struct fs_segment *s = ud;
     struct fs_table *t = s->t;
     char msg[DDB_ERRMSG_MAX] = "";
-    buf_reset(&s->out);
-    if (page_lines(items, &s->out) != 0) {
-        set_failed(s, CACHE_ENOMEM, "a page does not fit in memory");
-        return 1;
-    }
-    enum cache_err ce = store(s, s->out.data, s->out.len, 0, msg, sizeof msg);
+    enum cache_err ce = page_lines(s, page, msg, sizeof msg);
     if (ce != CACHE_OK) {
         set_failed(s, ce, msg);
         return 1;
     }
     struct ddb_scan_stats ps;
     ddb_scan_get_stats(scan_of(s), &ps);
-    fs_progress_fill_page(s, json_array_size(items), ps.consumed);
+    fs_progress_fill_page(s, page->n_items, ps.consumed);
     if (t->fs->opts.log_throttle) {
         struct ddb_scan_stats st;
         ddb_scan_get_stats(scan_of(s), &st);
         log_info("throttle: table=%s segment=%u/%u consumed=%.1f t=%.3f items=%zu", t->name,
                  s->index, t->nseg, st.consumed - s->consumed, ddb_client_now(t->fs->client),
-                 json_array_size(items));
+                 page->n_items);
         s->consumed = st.consumed;
     }
     return 0;
@@ -214,6 +224,7 @@ static void start_fill(struct fs_table *t, unsigned i, struct cache_entry *e)
         .total_segments = t->nseg,
         .consistent_read = fs->opts.consistent_read,
         .throttle = &t->read_bucket,
+        .workers = fs->workers,
     };
     struct ddb_error err;
     ddb_error_clear(&err);

@@ -74,14 +74,13 @@ struct seen {
     long mismatches;
 };
 
-static int on_page(json_t *items, void *ud)
+static int on_page(const struct ddb_scan_page *page, void *ud)
 {
     struct seen *s = ud;
-    size_t i;
-    json_t *item;
     pthread_mutex_lock(&s->lock);
-    json_array_foreach(items, i, item)
-    {
+    for (size_t i = 0; i < page->n_items; i++) {
+        json_t *item = ddb_scan_page_item(page, i);
+        cr_assert_not_null(item, "item %zu of a page is not JSON", i);
         char *k = key_of(item);
         if (json_object_get(s->items, k))
             s->duplicates++;
@@ -98,6 +97,7 @@ static int on_page(json_t *items, void *ud)
         }
         json_object_set_new(s->items, k, norm);
         free(k);
+        json_decref(item);
     }
     pthread_mutex_unlock(&s->lock);
     return 0;

@@ -1,6 +1,7 @@
 /* A scan segment against the fake's in-memory DynamoDB: pages by Limit and LastEvaluatedKey,
  * throttled and failing pages retried, the read budget settled by ConsumedCapacity, cancel. */
 #include <criterion/criterion.h>
+#include <stdatomic.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -41,6 +42,11 @@ static void fill(long n, size_t pad)
     free(p);
 }
 
+static void bump(void *ud)
+{
+    atomic_fetch_add((atomic_int *)ud, 1);
+}
+
 /* ---- a scan's outcome ---- */
 
 struct run {
@@ -48,7 +54,8 @@ struct run {
     pthread_cond_t cond;
     json_t *keys; /* every key delivered, in order (touched on the I/O thread only) */
     long pages;
-    long stop_after; /* the page callback returns 1 after this many pages; 0: never */
+    long stop_after;             /* the page callback returns 1 after this many pages; 0: never */
+    struct ddb_workers *workers; /* set: pages must come on one of its threads */
     int done;
     struct ddb_error err;
 };
@@ -68,18 +75,21 @@ static void run_cleanup(struct run *r)
     pthread_mutex_destroy(&r->lock);
 }
 
-static int on_page(json_t *items, void *ud)
+static int on_page(const struct ddb_scan_page *page, void *ud)
 {
     struct run *r = ud;
-    cr_assert(ddb_client_on_io_thread(bed.client), "a page was delivered off the I/O thread");
-    size_t i;
-    json_t *it;
-    json_array_foreach(items, i, it)
-    {
+    if (r->workers)
+        cr_assert(ddb_workers_on_worker(r->workers), "a page was delivered off the workers");
+    else
+        cr_assert(ddb_client_on_io_thread(bed.client), "a page was delivered off the I/O thread");
+    for (size_t i = 0; i < page->n_items; i++) {
+        json_t *it = ddb_scan_page_item(page, i);
+        cr_assert_not_null(it, "item %zu of the page is not JSON", i);
         char *k = fake_ddb_key_of(bed.ft, it);
         cr_assert_not_null(k);
         json_array_append_new(r->keys, json_string(k));
         free(k);
+        json_decref(it);
     }
     r->pages++;
     return r->stop_after && r->pages >= r->stop_after;
@@ -356,10 +366,10 @@ Test(scan, a_page_callback_that_says_stop_ends_the_scan_canceled)
 
 static long counted;
 
-static int count_items(json_t *items, void *ud)
+static int count_items(const struct ddb_scan_page *page, void *ud)
 {
     (void)ud;
-    counted += (long)json_array_size(items);
+    counted += (long)page->n_items;
     return 0;
 }
 
@@ -376,4 +386,107 @@ Test(scan, the_blocking_run_reads_a_whole_segment_from_another_thread)
     cr_expect_eq(counted, 120);
     cr_expect_eq(st.items, 120);
     cr_expect_eq(st.pages, 5);
+}
+
+/* ---- page workers ---- */
+
+Test(scan, with_workers_pages_are_read_off_the_io_thread_every_item_once_in_order)
+{
+    fill(400, 50);
+    struct ddb_error err;
+    ddb_error_clear(&err);
+    struct ddb_workers *w = ddb_workers_new(2, &err);
+    cr_assert_not_null(w, "%s", err.message);
+    struct run r[3];
+    struct ddb_scan *s[3];
+    for (unsigned i = 0; i < 3; i++) {
+        struct ddb_scan_opts o = {
+            .table = "t", .segment = i, .total_segments = 3, .limit = 9, .workers = w};
+        run_init(&r[i]);
+        r[i].workers = w;
+        s[i] = start(&o, &r[i]);
+    }
+    for (unsigned i = 0; i < 3; i++) {
+        run_wait(&r[i]);
+        cr_assert_eq(r[i].err.code, DDB_OK, "segment %u: %s", i, r[i].err.message);
+        json_t *want = fake_ddb_segment_keys(bed.ft, i, 3);
+        cr_expect(json_equal(r[i].keys, want), "segment %u: %zu keys of %zu, or out of order", i,
+                  json_array_size(r[i].keys), json_array_size(want));
+        json_decref(want);
+        ddb_scan_free(s[i]);
+        run_cleanup(&r[i]);
+    }
+    ddb_workers_free(w);
+}
+
+/* The first answer is cut short: with workers the scan (not the client) fetches it again. */
+static void cut_first(struct fake_transport *f, const struct fake_request *rq,
+                      struct fake_answer *a, void *ud)
+{
+    (void)ud;
+    fake_ddb_respond(f, rq, a);
+    if (rq->seq == 0 && a->body.len > 10) {
+        a->body.len /= 2;
+        a->body.data[a->body.len] = '\0';
+    }
+}
+
+Test(scan, with_workers_a_cut_short_page_is_fetched_again_and_no_item_is_lost)
+{
+    fill(100, 20);
+    fake_transport_set_responder(bed.ft, cut_first, NULL);
+    struct ddb_error err;
+    ddb_error_clear(&err);
+    struct ddb_workers *w = ddb_workers_new(1, &err);
+    cr_assert_not_null(w, "%s", err.message);
+    struct ddb_scan_opts o = {
+        .table = "t", .segment = 0, .total_segments = 1, .limit = 30, .workers = w};
+    struct run r;
+    run_init(&r);
+    r.workers = w;
+    struct ddb_scan *s = start(&o, &r);
+    run_wait(&r);
+    cr_assert_eq(r.err.code, DDB_OK, "scan: %s", r.err.message);
+    json_t *want = fake_ddb_segment_keys(bed.ft, 0, 1);
+    cr_expect(json_equal(r.keys, want), "%zu keys of %zu", json_array_size(r.keys),
+              json_array_size(want));
+    cr_expect_eq(scan_requests(), (size_t)r.pages + 1, "the cut page was not asked for again");
+    json_decref(want);
+    ddb_scan_free(s);
+    run_cleanup(&r);
+    ddb_workers_free(w);
+}
+
+Test(scan, without_workers_a_cut_short_page_is_retried_by_the_client)
+{
+    fill(100, 20);
+    fake_transport_set_responder(bed.ft, cut_first, NULL);
+    struct ddb_scan_opts o = {.table = "t", .segment = 0, .total_segments = 1, .limit = 30};
+    struct run r;
+    run_init(&r);
+    struct ddb_scan *s = start(&o, &r);
+    run_wait(&r);
+    cr_assert_eq(r.err.code, DDB_OK, "scan: %s", r.err.message);
+    cr_expect_eq(json_array_size(r.keys), 100);
+    cr_expect_eq(scan_requests(), (size_t)r.pages + 1);
+    ddb_scan_free(s);
+    run_cleanup(&r);
+}
+
+Test(scan, a_worker_pool_refuses_work_once_stopped_and_runs_what_it_had)
+{
+    struct ddb_error err;
+    ddb_error_clear(&err);
+    cr_expect_null(ddb_workers_new(0, &err));
+    struct ddb_workers *w = ddb_workers_new(2, &err);
+    cr_assert_not_null(w);
+    static atomic_int ran;
+    atomic_store(&ran, 0);
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(ddb_workers_submit(w, bump, &ran), 0);
+    ddb_workers_stop(w);
+    cr_expect_eq(atomic_load(&ran), 100);
+    cr_expect_eq(ddb_workers_submit(w, bump, &ran), -1);
+    ddb_workers_stop(w);
+    ddb_workers_free(w);
 }
