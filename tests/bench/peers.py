@@ -105,7 +105,8 @@ def main(argv):
         shutil.rmtree(work, ignore_errors=True)
 
     floor = runs["floor (C, raw HTTP)"]["wall"]
-    print(f"\n{args.items} items of ~215 B, {seg} segments (the AWS CLI: 1), dynalite on loopback\n")
+    print(f"\n{args.items} items of ~215 B, {seg} segments (the AWS CLI: 1), dynalite on "
+          "loopback\n")
     rows = []
     for name, r in runs.items():
         rows.append([name, f"{r['wall']:.2f}", f"{r['wall'] / floor:.2f}x", f"{r['cpu']:.2f}",
@@ -114,8 +115,8 @@ def main(argv):
     bl.print_table(["exporter", "wall s", "vs floor", "CPU s", "peak RSS MB", "dynalite CPU s",
                     "items/s", "items"], rows)
     d = runs["ddbfs cp -r"]
-    print(f"\nddbfs: daemon CPU {d['daemon_cpu']:.2f} s, daemon peak RSS {bl.mb(d['daemon_rss'])} MB,"
-          f" cp peak RSS {bl.mb(d['cmd_rss'])} MB")
+    print(f"\nddbfs: daemon CPU {d['daemon_cpu']:.2f} s, daemon peak RSS "
+          f"{bl.mb(d['daemon_rss'])} MB, cp peak RSS {bl.mb(d['cmd_rss'])} MB")
     ok = True
     bad = [n for n, r in runs.items() if r["items"] != args.items]
     if bad:
