@@ -485,7 +485,9 @@ int ddb_writer_put_ex(struct ddb_writer *w, json_t *item, long tag, void *user, 
         return 0;
     }
     /* Bounded memory: wait while too much is waiting (the pump keeps running meanwhile). */
-    while (w->pending_bytes > DDB_WRITER_PENDING_MAX && w->outstanding > 1 && !w->fatal)
+    long items_max = (long)DDB_WRITER_PENDING_REQUESTS * w->max_in_flight * DDB_BATCH_ITEMS_MAX;
+    while ((w->pending_bytes > DDB_WRITER_PENDING_MAX || w->outstanding > items_max) &&
+           w->outstanding > 1 && !w->fatal)
         pthread_cond_wait(&w->cond, &w->lock);
     push_back(w, p);
     schedule_pump(w, 0);

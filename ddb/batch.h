@@ -7,7 +7,9 @@
  * ddb_item_check refuses before sending) is reported through the reject callback with the tag the
  * caller gave it (a line number); a request refused as a whole is split so that every valid item
  * is still stored. Memory is bounded: ddb_writer_put blocks while DDB_WRITER_PENDING_MAX bytes
- * wait. */
+ * wait, or while more items wait than DDB_WRITER_PENDING_REQUESTS full requests per request in
+ * flight (enough to keep every request full; small items take several times their JSON size as
+ * jansson trees, so a byte bound alone would hold a large share of a file of them). */
 #ifndef DDB_BATCH_H
 #define DDB_BATCH_H
 
@@ -19,6 +21,7 @@
 
 #define DDB_WRITER_PENDING_MAX (32u << 20)
 #define DDB_WRITER_IN_FLIGHT 8
+#define DDB_WRITER_PENDING_REQUESTS 4
 
 /* One BatchWriteItem call, asynchronous: request is a complete BatchWriteItem body (borrowed). */
 int ddb_batch_write_call(struct ddb_client *c, const json_t *request, ddb_call_done_fn *done,

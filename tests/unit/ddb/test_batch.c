@@ -594,6 +594,49 @@ Test(batch, a_producer_faster_than_the_table_is_blocked_at_the_memory_bound, .ti
     assert_requests_well_formed();
 }
 
+Test(batch, a_producer_of_small_items_is_blocked_at_the_item_bound, .timeout = 120)
+{
+    /* Items of about 200 bytes, far below the byte bound: the writer must still hold at most
+     * DDB_WRITER_PENDING_REQUESTS full requests per request in flight (plus one item), as their
+     * jansson trees take several times their JSON size. */
+    const long bound = (long)DDB_WRITER_PENDING_REQUESTS * DDB_WRITER_IN_FLIGHT * 25;
+    struct fake_ddb_opts o = {.key = &pk_only, .keys_only = 1};
+    use_table(&o);
+    struct producer p = {.w = writer_new(&pk_only, NULL), .pad = 150, .n = 3 * bound};
+    fake_transport_hold(bed.ft, 1);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, produce, &p), 0);
+    long most = 0, releases = 0;
+    for (;;) {
+        struct ddb_writer_stats st;
+        ddb_writer_get_stats(p.w, &st);
+        long held = st.items_put - st.items_stored - st.items_rejected;
+        if (held > most)
+            most = held;
+        cr_assert_leq(held, bound + 1, "the writer holds %ld items (bound %ld)", held, bound);
+        int done = atomic_load(&p.done);
+        long begun = atomic_load(&p.entered) - st.items_stored;
+        if ((done || begun > bound) && fake_transport_held(bed.ft) > 0) {
+            fake_transport_release(bed.ft);
+            releases++;
+        }
+        if (done && st.items_stored + st.items_rejected == p.n)
+            break;
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+    }
+    pthread_join(t, NULL);
+    fake_transport_hold(bed.ft, 0);
+    struct ddb_error err;
+    ddb_error_clear(&err);
+    cr_expect_eq(ddb_writer_flush(p.w, &err), 0, "flush: %s", err.message);
+    ddb_writer_free(p.w);
+    cr_expect_geq(most, bound - 25, "the bound was never reached (%ld items)", most);
+    cr_expect_geq(releases, 2);
+    cr_expect_eq(fake_ddb_count(bed.ft), (size_t)p.n);
+    assert_requests_well_formed();
+}
+
 Test(batch, the_write_budget_is_respected)
 {
     /* 100 WCU/s, items of about 1.5 KB (2 WCU each), some requests throttled by the server. */
