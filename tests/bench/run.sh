@@ -12,7 +12,9 @@
 #   all      each of peers, read, write, restore and scaling with its defaults, one after the
 #            other (no options); exit status 0 only when every one met its goals
 # Each benchmark's output also goes to OUT/NAME.txt, next to its PNG where it draws one (OUT:
-# --out, default BUILD/bench-results). See tests/bench/README.md.
+# --out, default BUILD/bench-results). A mount may take up to DDBFS_E2E_MOUNT_TIMEOUT seconds
+# (default here 300: dynalite answers slowly with a million items on a busy machine). See
+# tests/bench/README.md.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -64,6 +66,7 @@ run_one() {
   "$src/tests/harness/with-dynalite" \
     env DDBFS_BIN="$build/fs/ddbfs" DDBLOAD_BIN="$build/tests/tools/ddbload" \
     SCANFLOOR_BIN="$build/tests/bench/floor/scanfloor" DDBFS_BENCH_OUT="$out" \
+    DDBFS_E2E_MOUNT_TIMEOUT="${DDBFS_E2E_MOUNT_TIMEOUT:-300}" \
     PYTHONDONTWRITEBYTECODE=1 python3 "$here/$script" "$@" 2>&1 | tee "$out/$name.txt" ||
     status=$? # pipefail: the benchmark's status (tee's is 0)
   echo "run.sh: $name: exit status $status after $((SECONDS - t0)) s"

@@ -8,8 +8,11 @@ tables. Each phase has its own daemon, so its peak RSS is the phase's.
 
 Prints a table: per size and phase the wall time, the time per item, the daemon's CPU time and
 peak RSS, and against the middle size the ratio of the time per item (linear: about 1) and of
-the peak RSS (flat: about 1). Goals: the largest size's time per item at most 1.5x the middle
-size's, and its peak RSS at most 1.5x the smallest size's.
+the peak RSS (flat: about 1). Goals: the largest size's time per item and its daemon peak RSS
+each at most 1.5x the middle size's. The middle size, not the smallest, is the reference: with
+10 k items a segment (1,250 items) is less than one 1 MB Scan page (~4,200 of these items) and a
+restore file fits in the writer's queue, so neither pipeline is full yet; from there on nothing
+may grow with the table.
 
 Run it through tests/bench/run.sh scaling. Exit status 0 when the goals are met, 3 when one is
 missed, 1 on an error.
@@ -98,13 +101,13 @@ def main(argv):
             rows.append([phase, f"{n:,}", f"{r['wall']:.2f}", f"{us:.1f}", f"{us / ref_us:.2f}",
                          f"{r['daemon_cpu']:.2f}", bl.mb(r["daemon_rss"]),
                          f"{r['daemon_rss'] / ref['daemon_rss']:.2f}", f"{n / r['wall']:,.0f}"])
-        big, small = results[sizes[-1]][phase], results[sizes[0]][phase]
+        big = results[sizes[-1]][phase]
         t_ratio = (big["wall"] / sizes[-1]) / (ref["wall"] / mid)
-        m_ratio = big["daemon_rss"] / small["daemon_rss"]
+        m_ratio = big["daemon_rss"] / ref["daemon_rss"]
         ok &= t_ratio <= TIME_GOAL and m_ratio <= RSS_GOAL
         print(f"{phase}: time per item at {sizes[-1]:,} is {t_ratio:.2f}x that at {mid:,} "
               f"(goal: at most {TIME_GOAL}x)  {'met' if t_ratio <= TIME_GOAL else 'MISSED'}; "
-              f"peak RSS {m_ratio:.2f}x that at {sizes[0]:,} (goal: at most {RSS_GOAL}x)  "
+              f"peak RSS {m_ratio:.2f}x that at {mid:,} (goal: at most {RSS_GOAL}x)  "
               f"{'met' if m_ratio <= RSS_GOAL else 'MISSED'}")
     print()
     bl.print_table(["phase", "items", "wall s", "µs/item", "vs mid", "daemon CPU s",
