@@ -70,7 +70,8 @@ def plot(events, budget, unit, path, title):
     data = path[:-4] + ".dat" if path.endswith(".png") else path + ".dat"
     with open(data, "w") as f:
         f.write(f"# second {unit}\n")
-        for s, c in enumerate(per_second(events)):
+        # The last second is cut short by the end of the run: drawn, it would look like a dip.
+        for s, c in enumerate(per_second(events)[:-1] or per_second(events)):
             f.write(f"{s} {c:.3f}\n")
     script = "\n".join([
         "set terminal pngcairo size 1000,500 noenhanced" if _has_cairo() else
