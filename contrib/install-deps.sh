@@ -16,6 +16,7 @@ packages=(
   rsync s3fs awscli curl ca-certificates
   openssl stunnel4
   groff-base man-db mount
+  gnuplot-nox
 )
 
 step() { printf 'install-deps: %s\n' "$*"; }
@@ -72,16 +73,18 @@ else
   step "Debian packages: installed, node $(node --version)"
 fi
 
-# 2. The pinned test servers (dynalite, s3rver). npm ci starts from an empty node_modules, so a
-#    stamp holding the lock file's hash and the node version says whether it is up to date.
+# 2. The pinned test servers (dynalite, s3rver) and the benchmarks' AWS SDK for JavaScript. npm ci
+#    starts from an empty node_modules, so a stamp holding the lock file's hash and the node version
+#    says whether it is up to date.
 cd "$root/tests"
 [[ -f package-lock.json ]] || fail "tests/package-lock.json is missing"
 want="$(sha256sum package-lock.json | cut -d' ' -f1) node-$(node --version)"
 stamp=node_modules/.ddbfs-lock-hash
-if [[ -f $stamp && $(<"$stamp") == "$want" && -d node_modules/dynalite && -d node_modules/s3rver ]]; then
+if [[ -f $stamp && $(<"$stamp") == "$want" && -d node_modules/dynalite && -d node_modules/s3rver &&
+      -d node_modules/@aws-sdk/client-dynamodb ]]; then
   step "test servers: tests/node_modules is up to date"
 else
-  step "test servers: npm ci in tests/ (dynalite, s3rver)"
+  step "test servers: npm ci in tests/ (dynalite, s3rver, @aws-sdk/client-dynamodb)"
   quietly npm ci --no-audit --no-fund
   printf '%s\n' "$want" >"$stamp"
   step "test servers: installed dynalite $(node -p 'require("dynalite/package.json").version'), s3rver $(node -p 'require("s3rver/package.json").version')"
