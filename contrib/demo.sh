@@ -56,6 +56,7 @@ fi
 items=$2
 build=$(cd "$DDBFS_DEMO_BUILD" && pwd)
 ddbload=$build/tests/tools/ddbload
+ddbfs=$build/fs/ddbfs
 work=$(mktemp -d /tmp/ddbfs-demo.XXXXXX)
 mnt=$work/mnt
 s3=$DDBFS_TEST_S3_MOUNT
@@ -124,30 +125,35 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 demo_start=$(now)
 human() { numfmt --to=iec --suffix=B --format=%.1f "$1"; }
 
-# The progress display: every 2 s, the size of what the copying process PID (cp, or rsync's
-# sender) has read so far (of TOTAL bytes, when known), while it runs. (To become `ddbfs status MNT` once that
-# command exists.)
+# The progress display: every 2 s while the copy PID runs, TABLE's progress as `ddbfs status`
+# reports it (the user.ddbfs.* attributes of the table directory).
 show_copy_progress() {
-  local label=$1 pid=$2 total=$3 start bytes
+  local label=$1 pid=$2 table=$3 start line
   start=$(now)
   while kill -0 "$pid" 2>/dev/null; do
     sleep 2
-    bytes=$(awk '/^rchar:/ { print $2 }' "/proc/$pid/io" 2>/dev/null) || break
-    [[ -n $bytes ]] || break
-    printf 'demo:   %s: %s%s copied (%s s)\n' "$label" "$(human "$bytes")" \
-      "${total:+ of $(human "${total:-0}")}" "$(elapsed "$start" "$(now)")"
+    kill -0 "$pid" 2>/dev/null || break
+    # ddbfs status prints key=value lines when its output is not a terminal.
+    line=$("$ddbfs" status --once "$mnt" "$table" 2>/dev/null) || continue
+    awk -v label="$label" -v secs="$(elapsed "$start" "$(now)")" '{
+      for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+      if (label == "backup")
+        printf "demo:   %s (%s s): %s, segments %s done, %s items, %.1f MB, %.0f items/s\n", label, secs, v["state"], v["segments"], v["items"], v["bytes"] / 1e6, v["rate_items_per_s"]
+      else
+        printf "demo:   %s (%s s): %s, %s files, %s items written, %s rejected\n", label, secs, v["state"], v["restore_files"], v["restore_items_written"], v["restore_items_rejected"]
+    }' <<<"$line"
   done
 }
 
-# Runs "$@" in the background with the progress display (TOTAL: bytes to copy, or ''); returns its
+# Runs "$@" in the background with the progress display of TABLE; returns its
 # status and sets took (seconds).
 with_progress() {
-  local label=$1 total=$2 status=0 t0
+  local label=$1 table=$2 status=0 t0
   shift 2
   t0=$(now)
   "$@" &
   job_pid=$!
-  show_copy_progress "$label" "$job_pid" "$total" &
+  show_copy_progress "$label" "$job_pid" "$table" &
   progress_pid=$!
   wait "$job_pid" || status=$?
   job_pid=
@@ -188,15 +194,17 @@ ls -l "$mnt/orders" | sed 's/^/demo:   /'
 
 say "3. back the table up to S3-mounted storage (s3fs): rsync -a $mnt/orders/ $backup/"
 mkdir -p "$backup"
-with_progress "backup" '' rsync -a "$mnt/orders/" "$backup/"
+with_progress "backup" orders rsync -a "$mnt/orders/" "$backup/"
 backup_s=$took
 bytes=$(cat "$backup"/segment-*.json | wc -c)
 lines=$(cat "$backup"/segment-*.json | wc -l)
 ls -l "$backup" | sed 's/^/demo:   /'
 [[ $lines == "$items" ]] || fail "the backup holds $lines items, the table $items"
+say "   the backup checked against its manifest: (cd $backup && sha256sum -c segments.sha256)"
+(cd "$backup" && sha256sum -c --quiet segments.sha256) || fail "the backup does not match its manifest"
 
 say "4. restore the backup into a new table: cp -r $backup $mnt/orders_restored"
-with_progress "restore" "$(du -sb --apparent-size "$backup" | cut -f1)" cp -r "$backup" "$mnt/orders_restored"
+with_progress "restore" orders_restored cp -r "$backup" "$mnt/orders_restored"
 restore_s=$took
 
 say "5. check with the AWS CLI that both tables hold the same items"

@@ -131,7 +131,8 @@ char *fs_manifest_format(const struct fs_manifest *m, size_t *len)
     for (size_t i = 0; i < m->n; i++)
         put(&t, "# segment: %s items=%ld bytes=%" PRIu64 "\n", m->segs[i].name, m->segs[i].items,
             m->segs[i].bytes);
-    put(&t, "# check a copy of this directory with: sha256sum -c %s\n", FS_MANIFEST_NAME);
+    put(&t, "# check a copy of this directory with: sha256sum -c %s\n",
+        m->file ? m->file : FS_MANIFEST_NAME);
     if (m->schema_sha[0])
         put(&t, "%s  _schema.json\n", m->schema_sha);
     for (size_t i = 0; i < m->n; i++)
@@ -276,4 +277,25 @@ int fs_manifest_parse(const char *text, size_t len, struct fs_manifest *m, char 
         }
     }
     return 0;
+}
+
+void fs_manifest_name(unsigned k, unsigned m, char *out, size_t len)
+{
+    if (m <= 1)
+        snprintf(out, len, "%s", FS_MANIFEST_NAME);
+    else
+        snprintf(out, len, "segments-%u-of-%u.sha256", k, m);
+}
+
+int fs_manifest_name_is(const char *name)
+{
+    if (strcmp(name, FS_MANIFEST_NAME) == 0)
+        return 1;
+    unsigned k, m;
+    int end = 0;
+    if (sscanf(name, "segments-%u-of-%u.sha256%n", &k, &m, &end) != 2 || name[end] != '\0')
+        return 0;
+    char again[FS_MANIFEST_NAME_MAX];
+    fs_manifest_name(k, m, again, sizeof again);
+    return m > 1 && k < m && strcmp(again, name) == 0; /* canonical digits only */
 }

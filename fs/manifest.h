@@ -26,6 +26,10 @@
 #include <time.h>
 
 #define FS_MANIFEST_NAME "segments.sha256"
+/* With shard=K/M each host's manifest covers its own segments and is named
+ * segments-K-of-M.sha256, so that M hosts copying into one directory do not overwrite each
+ * other's (the name still sorts after every segment-* file). */
+#define FS_MANIFEST_NAME_MAX 64
 #define FS_MANIFEST_MAX (64u << 20) /* a manifest written into a table: at most this many bytes */
 
 struct fs_manifest_seg {
@@ -38,6 +42,7 @@ struct fs_manifest_seg {
 /* Embedded: fs_manifest_init (cannot fail) / fs_manifest_cleanup. */
 struct fs_manifest {
     char *table; /* owned */
+    const char *file; /* the manifest's own name (borrowed, static or caller's); NULL: the default */
     unsigned nseg;
     long items;
     uint64_t bytes;
@@ -62,6 +67,10 @@ char *fs_manifest_format(const struct fs_manifest *m, size_t *len);
  * cleaned up. Lines it does not know (other comments, blank lines) are skipped. */
 int fs_manifest_parse(const char *text, size_t len, struct fs_manifest *m, char *msg,
                       size_t msglen);
+/* The manifest's name for shard k of m hosts (m <= 1: no shard) into out. */
+void fs_manifest_name(unsigned k, unsigned m, char *out, size_t len);
+/* 1 when name is a manifest's name: segments.sha256 or segments-K-of-M.sha256. */
+int fs_manifest_name_is(const char *name);
 /* 32 bytes as 64 lowercase hex digits and a NUL. */
 void fs_sha256_hex(const unsigned char digest[32], char out[65]);
 

@@ -130,7 +130,9 @@ static enum file_kind file_kind(struct fs_table *t, const char *file, unsigned *
         return F_SCHEMA;
     if (strcmp(file, FS_TTL_NAME) == 0)
         return t->ttl ? F_TTL : F_NONE;
-    if (strcmp(file, FS_MANIFEST_NAME) == 0)
+    char manifest[FS_MANIFEST_NAME_MAX];
+    fs_manifest_name(t->fs->opts.shard_k, t->fs->opts.shard_m, manifest, sizeof manifest);
+    if (strcmp(file, manifest) == 0)
         return F_MANIFEST;
     long i = fs_segment_parse(t, file);
     if (i < 0)
@@ -323,7 +325,9 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
             fs_segment_name(w.t, i, name, sizeof name);
             filler(buf, name, NULL, 0, 0);
         }
-        filler(buf, FS_MANIFEST_NAME, NULL, 0, 0); /* last: copy tools reach it after the segments */
+        char manifest[FS_MANIFEST_NAME_MAX];
+        fs_manifest_name(w.t->fs->opts.shard_k, w.t->fs->opts.shard_m, manifest, sizeof manifest);
+        filler(buf, manifest, NULL, 0, 0); /* last: copy tools reach it after the segments */
     }
     fs_written_list(w.t, list_written, &l);
     return 0;

@@ -634,7 +634,7 @@ struct fs_upload *fs_upload_open(struct fs_table *t, const char *name, int *rc)
     u->spool_fd = -1;
     u->kind = strcmp(meant, FS_SCHEMA_NAME) == 0     ? UP_SCHEMA
               : strcmp(meant, FS_TTL_NAME) == 0      ? UP_TTL
-              : strcmp(meant, FS_MANIFEST_NAME) == 0 ? UP_MANIFEST
+              : fs_manifest_name_is(meant)           ? UP_MANIFEST
                                                      : UP_DATA;
     u->meant = meant;
     buf_init(&u->line, DDB_LINE_MAX);

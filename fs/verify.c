@@ -17,6 +17,8 @@ int fs_manifest_build(struct fs_table *t, char **text, size_t *len, time_t *mtim
     struct fs_manifest m;
     fs_manifest_init(&m);
     int rc = 0;
+    char file[FS_MANIFEST_NAME_MAX];
+    fs_manifest_name(t->fs->opts.shard_k, t->fs->opts.shard_m, file, sizeof file);
     *text = NULL;
     fs_table_prefetch(t);
     if (fs_manifest_set_table(&m, t->name) != 0) {
@@ -24,11 +26,14 @@ int fs_manifest_build(struct fs_table *t, char **text, size_t *len, time_t *mtim
         goto out;
     }
     m.nseg = t->nseg;
+    m.file = file;
     unsigned char sha[32];
     unsigned shalen = 0;
     if (EVP_Digest(t->schema, t->schema_len, sha, &shalen, EVP_sha256(), NULL) == 1)
         fs_sha256_hex(sha, m.schema_sha);
     for (unsigned i = 0; i < t->nseg && !rc; i++) {
+        if (!fs_opts_shard_owns(&t->fs->opts, i))
+            continue; /* another host's */
         struct cache_entry *e = fs_segment_acquire(t, i, &rc);
         if (!e)
             break;
@@ -54,8 +59,7 @@ int fs_manifest_build(struct fs_table *t, char **text, size_t *len, time_t *mtim
     *mtime_out = m.time;
 out:
     if (rc && rc != -ENOMEM)
-        log_error("%s/%s: not available: a segment's snapshot failed (see above)", t->name,
-                  FS_MANIFEST_NAME);
+        log_error("%s/%s: not available: a segment's snapshot failed (see above)", t->name, file);
     fs_manifest_cleanup(&m);
     return rc;
 }

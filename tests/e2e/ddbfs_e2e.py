@@ -316,6 +316,7 @@ class Export:
 
 
 MANIFEST = "segments.sha256"  # a table directory's manifest, listed after the segments
+MANIFEST_RE = re.compile(r"^segments(-\d+-of-\d+)?\.sha256$")  # with shard=K/M: segments-K-of-M.sha256
 
 
 def read_export(directory, keys, expect_segments=None):
@@ -335,7 +336,7 @@ def read_export(directory, keys, expect_segments=None):
             except ValueError as e:
                 exp.problems.append(f"_schema.json is not JSON: {e}")
             continue
-        if name == MANIFEST:
+        if MANIFEST_RE.match(name):
             exp.manifest = data
             continue
         m = SEGMENT_RE.match(name)

@@ -49,8 +49,9 @@ class Shards(unittest.TestCase):
             names = {}
             for k, m in enumerate(mounts):
                 names[k] = sorted(os.listdir(m.path(self.table)))
-                want = ["_schema.json"] + [f"segment-{i:04d}-of-{SEGMENTS:04d}.json"
-                                           for i in range(SEGMENTS) if i % m_hosts == k]
+                want = ["_schema.json", f"segments-{k}-of-{m_hosts}.sha256"] + [
+                    f"segment-{i:04d}-of-{SEGMENTS:04d}.json"
+                    for i in range(SEGMENTS) if i % m_hosts == k]
                 self.assertEqual(names[k], sorted(want), f"shard {k}/{m_hosts}")
                 other = f"segment-{(k + 1) % m_hosts:04d}-of-{SEGMENTS:04d}.json"
                 with self.assertRaises(FileNotFoundError, msg=f"{other} on shard {k}"):
@@ -73,8 +74,16 @@ class Shards(unittest.TestCase):
 
             merged, duplicates = {}, []
             for k in range(m_hosts):
-                exp = e2e.read_export(os.path.join(workdir, f"out{k}"), ("pk", "sk"))
+                out = os.path.join(workdir, f"out{k}")
+                exp = e2e.read_export(out, ("pk", "sk"))
                 self.assertEqual(exp.problems, [])
+                # Each host's manifest has its own name and checks its own segments only.
+                manifest = f"segments-{k}-of-{m_hosts}.sha256"
+                listed = re.findall(r"^[0-9a-f]{64}  (segment-\S+)$", exp.manifest.decode(), re.M)
+                self.assertEqual(sorted(listed), sorted(exp.segment_names), manifest)
+                check = subprocess.run(["sha256sum", "-c", "--quiet", manifest], cwd=out,
+                                       capture_output=True, timeout=60)
+                self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
                 self.assertEqual(exp.duplicates, [])
                 for key, item in exp.items.items():
                     if key in merged:

@@ -111,3 +111,20 @@ Test(manifest, hex_is_lowercase_and_64_digits)
     cr_expect_eq(strlen(out), 64);
     cr_expect_eq(strncmp(out, "0109111921", 10), 0);
 }
+
+Test(manifest, a_shard_has_its_own_name_and_both_kinds_are_recognised)
+{
+    char name[FS_MANIFEST_NAME_MAX];
+    fs_manifest_name(0, 1, name, sizeof name);
+    cr_assert_str_eq(name, "segments.sha256");
+    fs_manifest_name(2, 3, name, sizeof name);
+    cr_assert_str_eq(name, "segments-2-of-3.sha256");
+    cr_assert(strcmp(name, "segment-9999-of-9999.json") > 0, "sorts after the segments");
+    cr_assert(fs_manifest_name_is("segments.sha256"));
+    cr_assert(fs_manifest_name_is("segments-2-of-3.sha256"));
+    cr_assert(!fs_manifest_name_is("segments-3-of-3.sha256"));
+    cr_assert(!fs_manifest_name_is("segments-02-of-3.sha256"));
+    cr_assert(!fs_manifest_name_is("segments-0-of-1.sha256"));
+    cr_assert(!fs_manifest_name_is("segments-1-of-2.sha256x"));
+    cr_assert(!fs_manifest_name_is("segment-0000-of-0004.json"));
+}
