@@ -22,64 +22,12 @@
 #include "ddb/batch.h"
 #include "ddb/import.h"
 #include "fs/fs.h"
+#include "fs/upload.h"
 
 #define DOC_MAX (1u << 20)      /* _schema.json, _ttl.json */
 #define REJECT_LOG_MAX 100      /* reject lines logged per file; the rest are counted */
 #define LONG_LINE_KEEP 4096     /* bytes of an over-long line kept in the rejects file */
 #define INFLATE_CHUNK (256u << 10)
-
-enum kind { UP_DATA, UP_SCHEMA, UP_TTL, UP_MANIFEST };
-
-/* A line travelling with its item through the writer, for the rejects file. */
-struct raw_line {
-    size_t len;
-    char data[];
-};
-
-struct fs_upload {
-    struct fs_upload *next_open, *prev_open; /* fs->uploads, under fs->lock */
-    struct fs *fs;
-    struct fs_table *t;
-    struct fs_written *entry;
-    char *path; /* "table/name" */
-    char *meant; /* the name the tool means (rsync's temp name seen through) */
-    enum kind kind;
-    EVP_MD_CTX *sha;        /* data files: sha256 of the bytes received (for the manifest check) */
-    long told_stored, told_rejected; /* already counted in the table's progress */
-    double told_wcu;
-    off_t offset; /* bytes received */
-
-    /* Data files: */
-    unsigned char head[2];
-    int nhead;
-    int gz; /* 0 unknown, 1 plain, 2 gzip */
-    z_stream *z;
-    int z_done; /* the gzip stream ended (Z_STREAM_END) and nothing followed */
-    int z_bad;  /* the gzip data was corrupt: reported, nothing after it is read */
-    struct buf line;
-    int skipping; /* inside an over-long line */
-    long line_no;
-    struct ddb_writer *writer;
-    long items; /* given to the writer */
-
-    /* Documents: */
-    struct buf doc;
-
-    pthread_mutex_t lock; /* rejects, from the writer's thread too */
-    long rejected;
-    long logged;
-    char first[DDB_ERRMSG_MAX];
-    int rejects_fd;
-    char *rejects_path;
-
-    int spool_fd; /* >= 0: a data file in a pending table, kept until the schema comes */
-    char *spool_path;
-    int spool_done; /* handed to the table's spool list */
-    int dirty;    /* received bytes since the last flush */
-    int doc_bad;  /* the document could not be taken whole (EFBIG): never applied */
-    int result;   /* of the last flush */
-    int doc_done; /* the document was applied */
-};
 
 void fs_upload_attach(struct fs_upload *u, struct fs_written *w)
 {
@@ -379,8 +327,6 @@ static int finish_data(struct fs_upload *u)
 
 /* ---- documents ---- */
 
-static int replay_spool(struct fs_table *t, const char *schema_path);
-
 static int apply_doc(struct fs_upload *u)
 {
     if (u->kind == UP_MANIFEST)
@@ -401,7 +347,7 @@ static int apply_doc(struct fs_upload *u)
     if (u->kind == UP_SCHEMA) {
         rc = pending ? fs_table_create(u->t, doc, u->path) : fs_table_check_schema(u->t, doc, u->path);
         if (pending && rc == 0)
-            rc = replay_spool(u->t, u->path);
+            rc = fs_spool_replay(u->t, u->path);
         if (pending && rc == 0)
             rc = fs_manifest_check_deferred(u->t);
     } else if (pending) {
@@ -426,146 +372,6 @@ static int apply_doc(struct fs_upload *u)
     }
     json_decref(doc);
     return rc;
-}
-
-/* ---- data written before the schema ---- */
-
-static int open_spool(struct fs_upload *u)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/spool", u->fs->cache_dir);
-    mkdir(dir, 0700);
-    chmod(dir, 0700);
-    static const char safe[] =
-        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
-    char name[600];
-    size_t o = 0;
-    for (const char *p = u->path; *p && o + 1 < sizeof name; p++)
-        name[o++] = strchr(safe, *p) ? *p : '_';
-    name[o] = '\0';
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    if (asprintf(&u->spool_path, "%s/%s.%lld.%09ld.spool", dir, name, (long long)ts.tv_sec,
-                 ts.tv_nsec) < 0) {
-        u->spool_path = NULL;
-        return -ENOMEM;
-    }
-    u->spool_fd = open(u->spool_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (u->spool_fd < 0) {
-        char eb[128];
-        log_error("%s: cannot keep it until the table's _schema.json comes: %s: %s", u->path,
-                  u->spool_path, strerror_r(errno, eb, sizeof eb));
-        return -EIO;
-    }
-    fchmod(u->spool_fd, 0600);
-    return 0;
-}
-
-static int spool_write(struct fs_upload *u, const char *buf, size_t size)
-{
-    size_t done = 0;
-    while (done < size) {
-        ssize_t w = pwrite(u->spool_fd, buf + done, size - done, u->offset + (off_t)done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            char eb[128];
-            log_error("%s: writing %s: %s", u->path, u->spool_path,
-                      strerror_r(errno, eb, sizeof eb));
-            return -EIO;
-        }
-        done += (size_t)w;
-    }
-    return 0;
-}
-
-/* At close: the bytes are on disk; the file waits for the schema in the table's spool list. */
-static int spool_close(struct fs_upload *u)
-{
-    if (fsync(u->spool_fd) != 0) {
-        char eb[128];
-        log_error("%s: %s: %s", u->path, u->spool_path, strerror_r(errno, eb, sizeof eb));
-        return -EIO;
-    }
-    if (u->spool_done)
-        return 0;
-    struct fs_spooled *sp = calloc(1, sizeof *sp);
-    const char *slash = strchr(u->path, '/');
-    if (!sp || !(sp->name = strdup(slash ? slash + 1 : u->path))) {
-        free(sp);
-        return -ENOMEM;
-    }
-    sp->path = u->spool_path;
-    u->spool_path = NULL;
-    sp->entry = u->entry;
-    if (sp->entry)
-        fs_written_pin(u->t, sp->entry, 1);
-    pthread_mutex_lock(&u->t->lock);
-    struct fs_spooled **tail = &u->t->spooled;
-    while (*tail)
-        tail = &(*tail)->next;
-    *tail = sp;
-    pthread_mutex_unlock(&u->t->lock);
-    u->spool_done = 1;
-    log_info("%s: kept until %s/_schema.json creates the table (its items are stored then)",
-             u->path, u->t->name);
-    return 0;
-}
-
-/* After the schema created the table: stores every file that was waiting for it, in order.
- * 0, or -EIO when some item of them could not be stored (each logged, as for any restore). */
-static int replay_spool(struct fs_table *t, const char *schema_path)
-{
-    pthread_mutex_lock(&t->lock);
-    struct fs_spooled *list = t->spooled;
-    t->spooled = NULL;
-    pthread_mutex_unlock(&t->lock);
-    int failed = 0, n = 0;
-    char *chunk = malloc(1u << 20);
-    for (struct fs_spooled *sp = list, *next; sp; sp = next) {
-        next = sp->next;
-        n++;
-        int rc = chunk ? 0 : -ENOMEM;
-        struct fs_upload *u = rc ? NULL : fs_upload_open(t, sp->name, &rc);
-        int fd = u ? open(sp->path, O_RDONLY | O_CLOEXEC) : -1;
-        if (u && fd < 0) {
-            char eb[128];
-            log_error("%s/%s: cannot read %s: %s", t->name, sp->name, sp->path,
-                      strerror_r(errno, eb, sizeof eb));
-            rc = -EIO;
-        }
-        off_t off = 0;
-        ssize_t got;
-        while (!rc && (got = read(fd, chunk, 1u << 20)) > 0) {
-            int w = fs_upload_write(u, chunk, (size_t)got, off);
-            rc = w < 0 ? w : 0;
-            off += got;
-        }
-        if (!rc && u)
-            rc = fs_upload_flush(u, 1);
-        if (fd >= 0)
-            close(fd);
-        fs_upload_release(u);
-        if (rc)
-            failed++;
-        else
-            unlink(sp->path);
-        if (sp->entry)
-            fs_written_pin(t, sp->entry, 0);
-        free(sp->name);
-        free(sp->path);
-        free(sp);
-    }
-    free(chunk);
-    if (failed) {
-        log_error("%s: the table was created, but %d of the %d files written before it could not "
-                  "be stored whole (see above)",
-                  schema_path, failed, n);
-        return -EIO;
-    }
-    if (n)
-        log_info("%s: stored the %d file%s written before it", schema_path, n, n == 1 ? "" : "s");
-    return 0;
 }
 
 /* ---- progress and the manifest check ---- */
@@ -652,7 +458,7 @@ struct fs_upload *fs_upload_open(struct fs_table *t, const char *name, int *rc)
         pthread_mutex_lock(&t->lock);
         int pending = t->pending;
         pthread_mutex_unlock(&t->lock);
-        int drc = pending ? open_spool(u) : fs_table_describe(t);
+        int drc = pending ? fs_spool_open(u) : fs_table_describe(t);
         if (drc) {
             *rc = drc;
             fs_upload_release(u);
@@ -672,7 +478,7 @@ int fs_upload_write(struct fs_upload *u, const char *buf, size_t size, off_t off
     }
     int rc = 0;
     if (u->spool_fd >= 0) {
-        rc = spool_write(u, buf, size);
+        rc = fs_spool_write(u, buf, size);
     } else if (u->kind == UP_DATA) {
         rc = feed(u, buf, size);
         if (!rc)
@@ -737,7 +543,7 @@ int fs_upload_flush(struct fs_upload *u, int end)
     }
     u->dirty = 0;
     if (u->spool_fd >= 0) {
-        rc = end ? spool_close(u) : (fsync(u->spool_fd) == 0 ? 0 : -EIO);
+        rc = end ? fs_spool_close(u) : (fsync(u->spool_fd) == 0 ? 0 : -EIO);
         u->result = rc;
         return rc;
     }

@@ -185,11 +185,11 @@ class LoadTest(unittest.TestCase):
         m = self.start([f"tables={table}", f"segments={SEGMENTS}", "read_capacity=100000"])
         names, took = timed(lambda: os.listdir(m.path(table)))
         figure(f"ls of a {SEGMENTS}-segment table directory", took, "s")
-        self.assertEqual(len(names), SEGMENTS + 1)
+        self.assertEqual(len(names), SEGMENTS + 2)  # _schema.json, the segments, the manifest
         self.assertLess(took, LS_SEGMENTS_MAX_S)
         out, took = timed(lambda: e2e.run(["ls", "-l", m.path(table)], check=True, timeout=600))
         figure(f"ls -l of a {SEGMENTS}-segment table directory (every snapshot taken)", took, "s")
-        self.assertEqual(len(out.stdout.decode().splitlines()), SEGMENTS + 2)
+        self.assertEqual(len(out.stdout.decode().splitlines()), SEGMENTS + 3)  # and "total"
         dst = os.path.join(self.workdir, table)
         _, took = timed(lambda: e2e.run(["cp", "-r", m.path(table), dst], check=True))
         figure(f"cp -r of the {SEGMENTS}-segment table after ls -l", took, "s")
