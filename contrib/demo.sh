@@ -127,21 +127,29 @@ human() { numfmt --to=iec --suffix=B --format=%.1f "$1"; }
 
 # The progress display: every 2 s while the copy PID runs, TABLE's progress as `ddbfs status`
 # reports it (the user.ddbfs.* attributes of the table directory).
+print_status() {
+  local label=$1 table=$2 start=$3 line
+  # ddbfs status prints key=value lines when its output is not a terminal.
+  line=$("$ddbfs" status --once "$mnt" "$table" 2>/dev/null) || return 0
+  awk -v label="$label" -v secs="$(elapsed "$start" "$(now)")" '{
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    if (label == "backup")
+      printf "demo:   %s (%s s): %s: segments %s done, %s items, %.1f MB, %.0f items/s\n", label, secs, v["state"], v["segments"], v["items"], v["bytes"] / 1e6, v["rate_items_per_s"]
+    else
+    {
+      verified = "not checked"
+      if (match($0, /restore_verified="[^"]*"/)) verified = substr($0, RSTART + 18, RLENGTH - 19)
+      printf "demo:   %s (%s s): %s: %s files, %s items written, %s rejected; manifest: %s\n", label, secs, v["state"], v["restore_files"], v["restore_items_written"], v["restore_items_rejected"], verified
+    }
+  }' <<<"$line"
+}
+
 show_copy_progress() {
-  local label=$1 pid=$2 table=$3 start line
+  local label=$1 pid=$2 table=$3 start
   start=$(now)
   while kill -0 "$pid" 2>/dev/null; do
     sleep 2
-    kill -0 "$pid" 2>/dev/null || break
-    # ddbfs status prints key=value lines when its output is not a terminal.
-    line=$("$ddbfs" status --once "$mnt" "$table" 2>/dev/null) || continue
-    awk -v label="$label" -v secs="$(elapsed "$start" "$(now)")" '{
-      for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-      if (label == "backup")
-        printf "demo:   %s (%s s): %s, segments %s done, %s items, %.1f MB, %.0f items/s\n", label, secs, v["state"], v["segments"], v["items"], v["bytes"] / 1e6, v["rate_items_per_s"]
-      else
-        printf "demo:   %s (%s s): %s, %s files, %s items written, %s rejected\n", label, secs, v["state"], v["restore_files"], v["restore_items_written"], v["restore_items_rejected"]
-    }' <<<"$line"
+    kill -0 "$pid" 2>/dev/null && print_status "$label" "$table" "$start"
   done
 }
 
@@ -158,6 +166,7 @@ with_progress() {
   wait "$job_pid" || status=$?
   job_pid=
   took=$(elapsed "$t0" "$(now)")
+  print_status "$label" "$table" "$t0"
   kill "$progress_pid" 2>/dev/null || true
   wait "$progress_pid" 2>/dev/null || true
   progress_pid=
