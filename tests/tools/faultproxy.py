@@ -16,9 +16,11 @@ Configuration (a JSON file, the body of `POST /__faults/config`, or --rule/--see
      "rules": [{"fault": "throttle", "share": 0.2, "op": "*"},
                {"fault": "partial_batch", "share": 0.3, "keep": 0.5}]}
 
-For each request, one uniform draw from a random.Random(seed) picks at most one rule among those
-whose `op` matches (shares add up, in order; the rest is forwarded untouched), so a scenario is
-reproducible for a given order of requests. Faults (`fault`):
+For each request, first a rule with `"every": K` applies if this is the K-th, 2K-th... request
+whose `op` it matches (deterministic: the fault surely happens); else one uniform draw from a
+random.Random(seed) picks at most one rule with a `share` among those whose `op` matches (shares
+add up, in order; the rest is forwarded untouched), so a scenario is reproducible for a given order
+of requests. `op` is an operation name or "*" (the default). Faults (`fault`):
 
   throttle        400 ProvisionedThroughputExceededException (not forwarded)
   throttling      400 ThrottlingException (not forwarded)
@@ -34,7 +36,10 @@ reproducible for a given order of requests. Faults (`fault`):
                   0 to all) of the items and returns the others as UnprocessedItems, as DynamoDB
                   does under load
 
-Mode "down" applies `down.fault` (default 503) to every request: an outage.
+Mode "down" applies `down.fault` (default 503) to every request: an outage (with partial_batch,
+to every BatchWriteItem, and `keep` 0 hands every item back: a table out of write capacity).
+A request the upstream server does not answer (it is down) is counted as fault `upstream_error`
+and its connection is reset.
 
 Control (same port, never forwarded): `GET /__faults/stats` returns the counts (also written to
 --stats-file after every request): {"requests", "forwarded", "faults": {fault: n},
@@ -92,20 +97,25 @@ def check_config(cfg):
            "down": dict(cfg.get("down") or {"fault": "503"}), "rules": []}
     if out["mode"] not in ("normal", "down"):
         raise ConfigError(f"mode {out['mode']!r}: expected 'normal' or 'down'")
-    if out["down"].get("fault", "503") not in FAULTS - {"partial_batch"}:
+    if out["down"].get("fault", "503") not in FAULTS:
         raise ConfigError(f"down.fault {out['down'].get('fault')!r}: expected one of "
-                          f"{sorted(FAULTS - {'partial_batch'})}")
+                          f"{sorted(FAULTS)}")
     out["down"].setdefault("fault", "503")
     total = 0.0
     for i, r in enumerate(cfg.get("rules") or []):
         if not isinstance(r, dict) or r.get("fault") not in FAULTS:
             raise ConfigError(f"rule {i}: 'fault' must be one of {sorted(FAULTS)}: {r!r}")
-        share = r.get("share", 1.0)
+        every = r.get("every", 0)
+        if not isinstance(every, int) or every < 0:
+            raise ConfigError(f"rule {i}: 'every' must be a whole number: {r!r}")
+        share = r.get("share", 0.0 if every else 1.0)
         if not isinstance(share, (int, float)) or not 0 <= share <= 1:
             raise ConfigError(f"rule {i}: 'share' must be a number from 0 to 1: {r!r}")
         total += share
         rule = dict(r)
         rule["share"] = float(share)
+        rule["every"] = every
+        rule["_seen"] = 0
         rule.setdefault("op", "BatchWriteItem" if r["fault"] == "partial_batch" else "*")
         out["rules"].append(rule)
     if total > 1.0 + 1e-9:
@@ -182,14 +192,19 @@ class Proxy:
             cfg = self.cfg
             u = self.rng.random()
             sub = random.Random(self.rng.getrandbits(64))
-        if cfg["mode"] == "down":
-            return dict(cfg["down"], share=1.0), sub
+            if cfg["mode"] == "down":
+                if cfg["down"]["fault"] == "partial_batch" and op != "BatchWriteItem":
+                    return None, sub
+                return dict(cfg["down"], share=1.0), sub
+            rules = [r for r in cfg["rules"] if r["op"] in ("*", op) and
+                     (r["fault"] != "partial_batch" or op == "BatchWriteItem")]
+            for r in rules:
+                if r["every"]:
+                    r["_seen"] += 1
+                    if r["_seen"] % r["every"] == 0:
+                        return r, sub
         acc = 0.0
-        for r in cfg["rules"]:
-            if r["op"] not in ("*", op):
-                continue
-            if r["fault"] == "partial_batch" and op != "BatchWriteItem":
-                continue
+        for r in rules:
             acc += r["share"]
             if u < acc:
                 return r, sub
