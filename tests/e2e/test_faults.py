@@ -1,5 +1,5 @@
 """End-to-end tests of what ddbfs survives (issue 6, "A fault-injecting proxy"): export and restore
-through tests/tools/faultproxy.py, which answers a share of the requests with throttling errors,
+through tests/harness/faultproxy.py, which answers a share of the requests with throttling errors,
 HTTP 5xx, reset connections, late or cut answers and partial BatchWriteItems; an outage past the
 retry window; dynalite stopped and restarted in the middle of a restore; ddbfs killed with SIGKILL
 in the middle of an export and of a restore.
@@ -27,7 +27,7 @@ import unittest
 import ddbfs_e2e as e2e
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PROXY = os.path.join(HERE, "..", "tools", "faultproxy.py")
+PROXY = os.path.join(HERE, "..", "harness", "faultproxy.py")
 DYNALITE_SERVER = os.path.join(HERE, "..", "harness", "dynalite-server.js")
 
 SOURCE_ITEMS = int(os.environ.get("DDBFS_E2E_FAULT_ITEMS", 2000))  # item 0 is ~400 KB
@@ -104,7 +104,7 @@ def _wait_port_file(path, proc, what, timeout=20):
 
 
 class FaultProxy:
-    """tests/tools/faultproxy.py in front of upstream (default: the suite's dynalite)."""
+    """tests/harness/faultproxy.py in front of upstream (default: the suite's dynalite)."""
 
     def __init__(self, upstream=None, config=None):
         self.workdir = tempfile.mkdtemp(prefix="ddbfs-e2e-proxy.")
