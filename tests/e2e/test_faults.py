@@ -384,6 +384,14 @@ class UnderFaults(unittest.TestCase):
     def test_restore_survives_partial_batches(self):
         self.check_alone("partial_batch")
 
+    def test_restore_survives_a_lost_create_table_answer(self):
+        """The table is created but the answer is lost (HTTP 500 after CreateTable was applied):
+        the retried CreateTable finds the table there, and the restore goes on."""
+        rules = [{"fault": "500", "every": 1, "limit": 1, "after": True, "op": "CreateTable"}]
+        stats = self.restore_through(rules, "lost-create")
+        self.assertEqual(stats["by_op"]["CreateTable"].get("500"), 1, stats)
+        self.assertGreater(stats["by_op"]["CreateTable"]["requests"], 1, stats)
+
     def test_export_and_restore_survive_a_mix_of_faults(self):
         for tool in ("cp", "rsync"):
             with self.subTest(tool=tool):
@@ -456,6 +464,11 @@ class Outage(unittest.TestCase):
                     self.assertRegex(m.log(), r"gave up after \d+ attempts")
                     stats = self.proxy.stats()
                     self.assertGreater(stats["faults"].get(fault, 0), 1, stats)
+                    # Once the service is back, the next use of the segment scans again.
+                    self.proxy.configure()
+                    p = run_or_kill(["cat", seg], e2e.COMMAND_TIMEOUT_S, m)
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                    self.assertGreater(p.stdout.count(b"\n"), 0)
                 finally:
                     self.proxy.configure()
                     m.stop()

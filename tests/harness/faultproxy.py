@@ -20,7 +20,8 @@ For each request, first a rule with `"every": K` applies if this is the K-th, 2K
 whose `op` it matches (deterministic: the fault surely happens); else one uniform draw from a
 random.Random(seed) picks at most one rule with a `share` among those whose `op` matches (shares
 add up, in order; the rest is forwarded untouched), so a scenario is reproducible for a given order
-of requests. `op` is an operation name or "*" (the default). Faults (`fault`):
+of requests. `op` is an operation name or "*" (the default); `"limit": N` stops a rule after it
+has applied N times. Faults (`fault`):
 
   throttle        400 ProvisionedThroughputExceededException (not forwarded)
   throttling      400 ThrottlingException (not forwarded)
@@ -116,6 +117,11 @@ def check_config(cfg):
         rule["share"] = float(share)
         rule["every"] = every
         rule["_seen"] = 0
+        limit = r.get("limit", 0)
+        if not isinstance(limit, int) or limit < 0:
+            raise ConfigError(f"rule {i}: 'limit' must be a whole number: {r!r}")
+        rule["limit"] = limit
+        rule["_applied"] = 0
         rule.setdefault("op", "BatchWriteItem" if r["fault"] == "partial_batch" else "*")
         out["rules"].append(rule)
     if total > 1.0 + 1e-9:
@@ -197,17 +203,20 @@ class Proxy:
                     return None, sub
                 return dict(cfg["down"], share=1.0), sub
             rules = [r for r in cfg["rules"] if r["op"] in ("*", op) and
-                     (r["fault"] != "partial_batch" or op == "BatchWriteItem")]
+                     (r["fault"] != "partial_batch" or op == "BatchWriteItem") and
+                     (not r["limit"] or r["_applied"] < r["limit"])]
             for r in rules:
                 if r["every"]:
                     r["_seen"] += 1
                     if r["_seen"] % r["every"] == 0:
+                        r["_applied"] += 1
                         return r, sub
-        acc = 0.0
-        for r in rules:
-            acc += r["share"]
-            if u < acc:
-                return r, sub
+            acc = 0.0
+            for r in rules:
+                acc += r["share"]
+                if u < acc:
+                    r["_applied"] += 1
+                    return r, sub
         return None, sub
 
     def write_stats(self):
