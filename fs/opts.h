@@ -11,8 +11,8 @@
 #define FS_ON_DEMAND_READ_DEFAULT 40000.0 /* RCU/s assumed for on-demand tables, as EMR does */
 #define FS_DEFAULT_WRITE_PERCENT 0.5
 #define FS_ON_DEMAND_WRITE_DEFAULT 40000.0 /* WCU/s assumed for on-demand tables */
-#define FS_DEFAULT_RETRY_WINDOW 120       /* seconds of retries per request (DDB_RETRY_WINDOW_MS) */
-#define FS_DEFAULT_REQUEST_TIMEOUT 60     /* seconds one HTTP attempt may take */
+#define FS_DEFAULT_RETRY_WINDOW 120   /* seconds of retries per request (DDB_RETRY_WINDOW_MS) */
+#define FS_DEFAULT_REQUEST_TIMEOUT 60 /* seconds one HTTP attempt may take */
 
 enum fs_format { FS_FORMAT_JSON = 0, FS_FORMAT_JSON_GZ };
 

@@ -645,3 +645,15 @@ class Killed(unittest.TestCase):
             e2e.run(cmd(m2.mountpoint), check=True)
         self.assertEqual(e2e.diff_items(e2e.scan_table(new, KEYS), self.want), "",
                          f"{partial} items stored before the kill")
+
+
+class Options(unittest.TestCase):
+    def test_bad_retry_window_and_request_timeout_are_refused_before_mounting(self):
+        for opt in ("retry_window=0", "retry_window=ten", "request_timeout=0",
+                    "request_timeout=-5"):
+            with self.subTest(opt=opt):
+                status, out, mounted = e2e.run_ddbfs_expecting_refusal(
+                    [opt, f"endpoint={e2e.endpoint()}"])
+                self.assertNotEqual(status, 0, out)
+                self.assertFalse(mounted)
+                self.assertIn(f"bad value for option {opt}", out)
