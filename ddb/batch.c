@@ -404,8 +404,11 @@ static void on_answer(json_t *resp, const struct ddb_error *err, void *ud)
         w->stalled_since = 0; /* progress */
     else if (w->stalled_since == 0)
         w->stalled_since = now;
-    if (n_back && w->stalled_since > 0 &&
-        (now - w->stalled_since) * 1000.0 > (double)ddb_client_backoff(w->c)->window_ms) {
+    /* The end of the window in which nothing has got through (0: progress). */
+    double end = w->stalled_since > 0
+                     ? w->stalled_since + (double)ddb_client_backoff(w->c)->window_ms / 1000.0
+                     : 0;
+    if (n_back && end > 0 && now >= end) {
         /* Nothing has got through for a whole retry window: fail as a throttled call would. */
         struct ddb_error e;
         ddb_error_clear(&e);
@@ -429,10 +432,10 @@ static void on_answer(json_t *resp, const struct ddb_error *err, void *ud)
         long ms = ddb_backoff_delay_ms(ddb_client_backoff(w->c), w->unprocessed_streak++,
                                        ddb_retry_random());
         double nb = now + (double)ms / 1000.0;
-        /* Never wait past the end of the window: the answer after it decides. */
-        double end = w->stalled_since + (double)ddb_client_backoff(w->c)->window_ms / 1000.0;
-        if (w->stalled_since > 0 && nb > end)
-            nb = end > now ? end : now;
+        /* Never wait past the end of the window (still ahead here): the answer after it
+         * decides. */
+        if (end > 0 && nb > end)
+            nb = end;
         if (nb > w->not_before)
             w->not_before = nb;
         log_debug("%s: %zu unprocessed items, retrying in %ld ms", w->table, n_back, ms);

@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PROXY = os.path.join(HERE, "..", "harness", "faultproxy.py")
 DYNALITE_SERVER = os.path.join(HERE, "..", "harness", "dynalite-server.js")
 
-SOURCE_ITEMS = int(os.environ.get("DDBFS_E2E_FAULT_ITEMS", 2000))  # item 0 is ~400 KB
+SOURCE_ITEMS = int(os.environ.get("DDBFS_E2E_FAULT_ITEMS", 1500))  # item 0 is ~400 KB
 SEGMENTS = 4
 KEYS = ("pk", "sk")
 SEED = int(os.environ.get("DDBFS_E2E_FAULT_SEED", 6))
@@ -591,7 +591,7 @@ class Killed(unittest.TestCase):
         os.mkdir(dest)
         cmd_target = dest
         m = e2e.Mount([f"endpoint={self.proxy.url}", f"tables={self.src}", f"segments={SEGMENTS}",
-                       "read_capacity=40"], cache_dir=self.cache).start()
+                       "read_capacity=25"], cache_dir=self.cache).start()
         copy = subprocess.Popen(["cp", "-r", m.path(self.src), cmd_target],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
