@@ -62,6 +62,7 @@ struct ddb_writer {
     struct request *held;   /* formed, waiting for the bucket */
     double not_before;      /* backoff after UnprocessedItems */
     int unprocessed_streak;
+    double stalled_since; /* when answers began to hand every item back; 0: progress */
     int fatal; /* the table is gone or the client shut down: refuse puts */
     struct ddb_error first_err;
     int has_err;
@@ -225,6 +226,31 @@ static struct request *form(struct ddb_writer *w)
 
 static void on_answer(json_t *resp, const struct ddb_error *err, void *ud);
 
+/* 1 when err is what the client returns once a retry window has passed without an answer. */
+static int gave_up(const struct ddb_error *err)
+{
+    switch (err->code) {
+    case DDB_ENETWORK:
+    case DDB_ETIMEOUT:
+    case DDB_ETHROTTLED:
+    case DDB_ESERVER:
+    case DDB_EPROTOCOL:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Under lock: rejects every item still waiting, with e (the writer has failed for good). */
+static void reject_waiting(struct ddb_writer *w, const struct ddb_error *e)
+{
+    while (w->head) {
+        struct pending *p = w->head;
+        unlink_pending(w, p);
+        resolve(w, p, e);
+    }
+}
+
 /* Under lock: sends r (the lock is dropped around the call). */
 static void send_request(struct ddb_writer *w, struct request *r)
 {
@@ -313,18 +339,15 @@ static void on_answer(json_t *resp, const struct ddb_error *err, void *ud)
             push_front_all(w, r->items, r->n);
         } else {
             struct ddb_error e = *err;
+            /* The table is gone, the client stops, or DynamoDB could not be reached for a whole
+             * retry window: sending the rest would only wait one more window per request. */
             if (err->code == DDB_ENOTFOUND || err->code == DDB_ECANCELED ||
-                err->code == DDB_EACCESS)
+                err->code == DDB_EACCESS || gave_up(err))
                 w->fatal = 1;
             for (size_t i = 0; i < r->n; i++)
                 resolve(w, r->items[i], &e);
-            if (w->fatal) {
-                while (w->head) {
-                    struct pending *p = w->head;
-                    unlink_pending(w, p);
-                    resolve(w, p, &e);
-                }
-            }
+            if (w->fatal)
+                reject_waiting(w, &e);
         }
         request_free(r);
         schedule_pump(w, 0);
@@ -376,6 +399,29 @@ static void on_answer(json_t *resp, const struct ddb_error *err, void *ud)
     }
     json_decref(back);
     json_decref(resp);
+    double now = ddb_client_now(w->c);
+    if (n_back < r->n)
+        w->stalled_since = 0; /* progress */
+    else if (w->stalled_since == 0)
+        w->stalled_since = now;
+    /* The end of the window in which nothing has got through (0: progress). */
+    double end = w->stalled_since > 0
+                     ? w->stalled_since + (double)ddb_client_backoff(w->c)->window_ms / 1000.0
+                     : 0;
+    if (n_back && end > 0 && now >= end) {
+        /* Nothing has got through for a whole retry window: fail as a throttled call would. */
+        struct ddb_error e;
+        ddb_error_clear(&e);
+        ddb_error_set(&e, DDB_ETHROTTLED,
+                      "BatchWriteItem: DynamoDB returned every item as UnprocessedItems for %.0f s "
+                      "(the retry window): the table's write capacity is exhausted",
+                      now - w->stalled_since);
+        w->fatal = 1;
+        for (size_t k = 0; k < n_back; k++)
+            resolve(w, retry[k], &e);
+        reject_waiting(w, &e);
+        n_back = 0;
+    }
     if (n_back) {
         w->stats.unprocessed += (long)n_back;
         push_front_all(w, retry, n_back);
@@ -385,7 +431,11 @@ static void on_answer(json_t *resp, const struct ddb_error *err, void *ud)
             w->unprocessed_streak = 0;
         long ms = ddb_backoff_delay_ms(ddb_client_backoff(w->c), w->unprocessed_streak++,
                                        ddb_retry_random());
-        double nb = ddb_client_now(w->c) + (double)ms / 1000.0;
+        double nb = now + (double)ms / 1000.0;
+        /* Never wait past the end of the window (still ahead here): the answer after it
+         * decides. */
+        if (end > 0 && nb > end)
+            nb = end;
         if (nb > w->not_before)
             w->not_before = nb;
         log_debug("%s: %zu unprocessed items, retrying in %ld ms", w->table, n_back, ms);

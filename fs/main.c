@@ -32,16 +32,15 @@ static struct ddb_client *make_client(struct fs *fs, struct ddb_http *http, long
         .creds = fs->creds,
         .transport = ddb_http_transport(http),
     };
-    if (window_ms) {
-        ddb_backoff_init(&co.backoff);
-        co.backoff.window_ms = window_ms;
-    }
+    ddb_backoff_init(&co.backoff);
+    co.backoff.window_ms = window_ms ? window_ms : (long)(fs->opts.retry_window * 1000.0);
     return ddb_client_new(&co, err);
 }
 
 static struct ddb_http *make_http(struct fs *fs, struct ddb_error *err)
 {
-    struct ddb_http_opts ho = {.ca_file = fs->opts.ca_file};
+    struct ddb_http_opts ho = {.ca_file = fs->opts.ca_file,
+                               .timeout_ms = (long)(fs->opts.request_timeout * 1000.0)};
     return ddb_http_new(&ho, err);
 }
 

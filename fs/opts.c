@@ -29,6 +29,8 @@ static const struct fuse_opt spec[] = {
     OPT("format=%s", format_s),
     OPT("ca_file=%s", ca_file),
     OPT("shard=%s", shard_s),
+    OPT("retry_window=%s", retry_window_s),
+    OPT("request_timeout=%s", request_timeout_s),
     OPT("consistent_read", consistent_read),
     OPT("log_throttle", log_throttle),
     FUSE_OPT_KEY("-h", KEY_HELP),
@@ -169,6 +171,24 @@ static int parse_double(const char *s, double *out)
         return -1;                                                                                 \
     } while (0)
 
+/* retry_window= and request_timeout=: how long one request may be retried, and how long one
+ * attempt may take (the test suite shortens both to reach their ends quickly). */
+static int check_retry(struct fs_opts *o)
+{
+    o->retry_window = FS_DEFAULT_RETRY_WINDOW;
+    if (o->retry_window_s && (parse_double(o->retry_window_s, &o->retry_window) ||
+                              o->retry_window < 1 || o->retry_window > 86400))
+        BAD("bad value for option retry_window=%s: expected seconds from 1 to 86400 (default %d)",
+            o->retry_window_s, FS_DEFAULT_RETRY_WINDOW);
+    o->request_timeout = FS_DEFAULT_REQUEST_TIMEOUT;
+    if (o->request_timeout_s && (parse_double(o->request_timeout_s, &o->request_timeout) ||
+                                 o->request_timeout < 1 || o->request_timeout > 3600))
+        BAD("bad value for option request_timeout=%s: expected seconds from 1 to 3600 (default "
+            "%d)",
+            o->request_timeout_s, FS_DEFAULT_REQUEST_TIMEOUT);
+    return 0;
+}
+
 int fs_opts_check(struct fs_opts *o)
 {
     o->segments = 0;
@@ -223,6 +243,8 @@ int fs_opts_check(struct fs_opts *o)
         else
             BAD("bad value for option format=%s: expected json or json.gz", o->format_s);
     }
+    if (check_retry(o) != 0)
+        return -1;
     if (o->endpoint && strncmp(o->endpoint, "http://", 7) != 0 &&
         strncmp(o->endpoint, "https://", 8) != 0)
         BAD("bad value for option endpoint=%s: expected a URL such as "
@@ -279,7 +301,8 @@ void fs_opts_cleanup(struct fs_opts *o)
 {
     char **strs[] = {&o->source, &o->region, &o->profile, &o->endpoint, &o->tables,
                      &o->segments_s, &o->read_percent_s, &o->read_capacity_s, &o->write_percent_s, &o->write_capacity_s, &o->cache_dir,
-                     &o->cache_size_s, &o->cache_ttl_s, &o->format_s, &o->ca_file, &o->shard_s};
+                     &o->cache_size_s, &o->cache_ttl_s, &o->format_s, &o->ca_file, &o->shard_s,
+                     &o->retry_window_s, &o->request_timeout_s};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -327,6 +350,10 @@ void fs_opts_usage(const char *prog)
            "    -o shard=K/M           show this host only segments i with i %% M == K (K from 0,\n"
            "                           as JOB_COMPLETION_INDEX) and use 1/M of each budget, so\n"
            "                           M hosts share one table; needs segments=N, N >= M\n"
+           "    -o retry_window=SECONDS  how long a request that is throttled or fails (HTTP\n"
+           "                           5xx, network) is retried before the operation fails\n"
+           "                           with EIO (default %d)\n"
+           "    -o request_timeout=SECONDS  how long one attempt may take (default %d)\n"
            "    -o log_throttle        log the capacity every Scan page and BatchWriteItem\n"
            "                           consumed (benchmarks)\n"
            "    Options only mount(8) and systemd read (_netdev, nofail, noauto, auto, user,\n"
@@ -334,7 +361,7 @@ void fs_opts_usage(const char *prog)
            "\n",
            prog, FS_DEFAULT_READ_PERCENT, FS_ON_DEMAND_READ_DEFAULT, FS_DEFAULT_WRITE_PERCENT,
            FS_DEFAULT_CACHE_SIZE,
-           FS_DEFAULT_CACHE_TTL);
+           FS_DEFAULT_CACHE_TTL, FS_DEFAULT_RETRY_WINDOW, FS_DEFAULT_REQUEST_TIMEOUT);
     printf("usage: %s status [--once] MOUNTPOINT [TABLE...]\n"
            "\n"
            "Shows the progress of a mount's exports and restores (read from the user.ddbfs.*\n"

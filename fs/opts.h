@@ -11,6 +11,8 @@
 #define FS_ON_DEMAND_READ_DEFAULT 40000.0 /* RCU/s assumed for on-demand tables, as EMR does */
 #define FS_DEFAULT_WRITE_PERCENT 0.5
 #define FS_ON_DEMAND_WRITE_DEFAULT 40000.0 /* WCU/s assumed for on-demand tables */
+#define FS_DEFAULT_RETRY_WINDOW 120   /* seconds of retries per request (DDB_RETRY_WINDOW_MS) */
+#define FS_DEFAULT_REQUEST_TIMEOUT 60 /* seconds one HTTP attempt may take */
 
 enum fs_format { FS_FORMAT_JSON = 0, FS_FORMAT_JSON_GZ };
 
@@ -32,6 +34,8 @@ struct fs_opts {
     char *format_s;
     char *ca_file;
     char *shard_s;    /* "K/M" */
+    char *retry_window_s;
+    char *request_timeout_s;
     int consistent_read;
     int log_throttle;
     int show_help;
@@ -48,6 +52,8 @@ struct fs_opts {
     double cache_ttl;
     enum fs_format format;
     unsigned shard_k, shard_m; /* this host's shard K of M (0 of 1: every segment) */
+    double retry_window;    /* seconds of retries per request */
+    double request_timeout; /* seconds */
 };
 
 /* Parses args (options are removed from it; FUSE's own stay). Returns 0, or -1 after printing a

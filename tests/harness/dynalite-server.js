@@ -3,10 +3,12 @@
 // port to PORT_FILE (atomically: tmp file + rename) and serves until SIGTERM or SIGINT.
 //
 // usage: node dynalite-server.js PORT_FILE [--path DIR] [--create-table-ms MS] [--watch-pid PID]
+//                                [--port N]
 //   --path DIR            keep the tables in a LevelDB store under DIR (default: in memory)
 //   --create-table-ms MS  how long CreateTable/DeleteTable/UpdateTable stay in their transient
 //                         state (default 50; dynalite's own default is 500)
 //   --watch-pid PID       exit when process PID is gone (so a killed wrapper leaves nothing behind)
+//   --port N              listen on port N instead of a free one (to restart a server in place)
 //
 // Exit status: 0 after a clean stop, 1 on a start-up error (the reason goes to stderr).
 'use strict';
@@ -23,7 +25,7 @@ function die(msg) {
 }
 
 function parseArgs(argv) {
-  const opts = { portFile: null, path: null, createTableMs: 50, watchPid: 0 };
+  const opts = { portFile: null, path: null, createTableMs: 50, watchPid: 0, port: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -38,6 +40,7 @@ function parseArgs(argv) {
     if (a === '--path') opts.path = value();
     else if (a === '--create-table-ms') opts.createTableMs = number();
     else if (a === '--watch-pid') opts.watchPid = number();
+    else if (a === '--port') opts.port = number();
     else if (a.startsWith('-')) die(`unknown option ${a}`);
     else if (opts.portFile === null) opts.portFile = a;
     else die(`unexpected argument ${a}`);
@@ -90,7 +93,7 @@ function main() {
   }
 
   server.on('error', (err) => die(`cannot listen on 127.0.0.1: ${err.message}`));
-  server.listen(0, '127.0.0.1', () => {
+  server.listen(opts.port, '127.0.0.1', () => {
     const port = server.address().port;
     try {
       writeAtomically(opts.portFile, `${port}\n`);

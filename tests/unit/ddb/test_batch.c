@@ -419,6 +419,65 @@ Test(batch, a_missing_table_makes_the_writer_fail_for_good)
     cr_expect_eq(fake_ddb_count(bed.ft), 0);
 }
 
+/* An outage longer than the retry window: the requests in flight give up after one window, and
+ * the items still waiting are rejected at once instead of each request waiting a window of its
+ * own. Virtual time: the whole write ends within about one window. */
+Test(batch, an_outage_past_the_retry_window_fails_the_writer_within_one_window)
+{
+    struct fake_ddb_opts o = {.key = &pk_only, .server_errors = 1.0};
+    use_table(&o);
+    struct ddb_writer *w = writer_new(&pk_only, NULL);
+    double t0 = fake_transport_now(bed.ft);
+    for (long i = 0; i < 1000; i++) {
+        struct ddb_error err;
+        ddb_error_clear(&err);
+        if (ddb_writer_put(w, item(i, i, 0), i, &err) != 0) /* refused once the writer failed */
+            cr_expect_eq(err.code, DDB_ESERVER, "code %d: %s", err.code, err.message);
+    }
+    struct ddb_error err;
+    ddb_error_clear(&err);
+    cr_assert_eq(ddb_writer_flush(w, &err), -1);
+    cr_expect_eq(err.code, DDB_ESERVER, "code %d: %s", err.code, err.message);
+    cr_expect(strstr(err.message, "gave up after") != NULL, "%s", err.message);
+    double took = fake_transport_now(bed.ft) - t0;
+    const struct ddb_backoff *b = ddb_client_backoff(bed.client);
+    cr_expect_leq(took, b->window_ms / 1000.0 + 30.0, "the writer failed after %.0f s", took);
+    struct ddb_writer_stats st;
+    ddb_writer_get_stats(w, &st);
+    ddb_writer_free(w);
+    cr_expect_eq(st.items_stored, 0);
+    cr_expect_eq(st.items_rejected, 1000);
+    cr_expect_eq(rejects_count(), 1000, "every item is reported once");
+    cr_expect_leq(st.requests, DDB_WRITER_IN_FLIGHT, "%ld requests: one round, not one per batch",
+                  st.requests);
+}
+
+/* A table that hands every item back as UnprocessedItems for a whole retry window fails the
+ * writer (as a throttled call would) instead of retrying forever. */
+Test(batch, every_item_unprocessed_for_a_whole_window_fails_the_writer)
+{
+    struct fake_ddb_opts o = {.key = &pk_only, .unprocessed = 1.0};
+    use_table(&o);
+    struct ddb_writer *w = writer_new(&pk_only, NULL);
+    double t0 = fake_transport_now(bed.ft);
+    for (long i = 0; i < 100; i++) {
+        struct ddb_error err;
+        ddb_error_clear(&err);
+        ddb_writer_put(w, item(i, i, 0), i, &err);
+    }
+    struct ddb_error err;
+    ddb_error_clear(&err);
+    cr_assert_eq(ddb_writer_flush(w, &err), -1);
+    cr_expect_eq(err.code, DDB_ETHROTTLED, "code %d: %s", err.code, err.message);
+    cr_expect(strstr(err.message, "UnprocessedItems") != NULL, "%s", err.message);
+    double took = fake_transport_now(bed.ft) - t0;
+    const struct ddb_backoff *b = ddb_client_backoff(bed.client);
+    cr_expect_geq(took, b->window_ms / 1000.0, "gave up after %.0f s, before the window", took);
+    cr_expect_leq(took, b->window_ms / 1000.0 + 30.0, "gave up after %.0f s", took);
+    ddb_writer_free(w);
+    cr_expect_eq(rejects_count(), 100, "every item is reported once");
+}
+
 /* ---- user data ---- */
 
 static atomic_int user_freed;
