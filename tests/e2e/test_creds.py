@@ -103,8 +103,10 @@ class CredentialSources(unittest.TestCase):
         """Mounts with env, checks the source named in the mount line, lists the mount until the
         credentials were refreshed at least once (bounded), and checks the log for secrets.
         count_fetches(requests) says how many credential documents the fake handed out."""
+        # -d: every debug line of ddbfs too must be free of secrets (libfuse's own -d lines,
+        # which do not start with "ddbfs: ", are tolerated).
         with environment(**self.files, **env):
-            m = e2e.Mount().start()
+            m = e2e.Mount(extra_args=["-d"], allowed=[r"^(?!ddbfs: )"]).start()
         try:
             log = m.log()
             self.assertIn(f"credentials from {source})", log)
@@ -120,6 +122,7 @@ class CredentialSources(unittest.TestCase):
                 time.sleep(0.5)
             self.assertGreater(count_fetches(self.requests()), first)
             os.listdir(m.mountpoint)
+            self.assertIn("ddbfs: debug:", m.log(), "-d did not turn on debug logging")
             for s in SECRETS:
                 self.assertNotIn(s, m.log(), "a secret reached ddbfs's stderr")
         finally:
