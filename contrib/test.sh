@@ -75,6 +75,7 @@ stage_asan() {
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1:check_initialization_order=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     DDBFS_E2E_RSS_LIMIT_MB=${DDBFS_E2E_RSS_LIMIT_MB:-512} \
+    DDBFS_E2E_RESTORE_RSS_LIMIT_MB=${DDBFS_E2E_RESTORE_RSS_LIMIT_MB:-1024} \
     run_ctest build-asan "$@"
 }
 

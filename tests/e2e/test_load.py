@@ -36,6 +36,10 @@ KEYS = ("pk", "sk")
 LS_ROOT_MAX_S = 10
 LS_SEGMENTS_MAX_S = 20
 HWM_MAX_KIB = 512 * 1024
+# The bound of a restore of 100,000 small items. Under AddressSanitizer (contrib/test.sh's asan
+# stage) freed memory waits in ASan's quarantine (256 MB by default) and counts in VmHWM, so that
+# stage sets a larger bound; the main stage holds ddbfs to this one.
+RESTORE_HWM_MAX_KIB = int(os.environ.get("DDBFS_E2E_RESTORE_RSS_LIMIT_MB", 100)) * 1024
 
 FIGURES = []
 
@@ -316,7 +320,8 @@ class LoadTest(unittest.TestCase):
                                         timeout=900))
         figure(f"restore of {n} small items in one file", took, "s")
         hwm = m.hwm_kib()
-        self.assertLess(hwm, 100 * 1024, f"ddbfs's peak memory is {hwm} KiB after {n} items")
+        self.assertLess(hwm, RESTORE_HWM_MAX_KIB,
+                        f"ddbfs's peak memory is {hwm} KiB after {n} items")
         self.assertEqual(count_items(table), n)
         self.finish("big restore")
 
