@@ -177,6 +177,15 @@ static void excerpt(const char *body, size_t len, char *out, size_t outlen, size
     out[o] = '\0';
 }
 
+/* Makes s one printable line: control characters (a "\n" escape in the server's JSON, say) become
+ * spaces, so that a message never splits or forges a log line. */
+static void one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < ' ' || *s == 0x7f)
+            *s = ' ';
+}
+
 void ddb_error_from_response(struct ddb_error *e, long http_status, const char *body, size_t len,
                              const char *request_id)
 {
@@ -226,5 +235,7 @@ void ddb_error_from_response(struct ddb_error *e, long http_status, const char *
              len - start > BODY_EXCERPT_MAX ? "..." : "");
 
 out:
+    one_line(e->type);
+    one_line(e->message);
     json_decref(root);
 }

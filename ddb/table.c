@@ -267,6 +267,9 @@ int ddb_table_info_parse(const json_t *table, struct ddb_table_info *info, struc
         const char *kt = json_string_value(json_object_get(k, "KeyType"));
         if (!an || !kt)
             continue;
+        if ((strcmp(kt, "HASH") == 0 && info->key.hash_name) ||
+            (strcmp(kt, "RANGE") == 0 && info->key.range_name))
+            goto bad; /* a second key of one kind: not a table's key schema */
         if (strcmp(kt, "HASH") == 0) {
             info->key.hash_name = strdup(an);
             if (key_type(defs, an, &info->key.hash_type) != 0)

@@ -292,3 +292,15 @@ Test(error, an_overlong_type_or_message_is_truncated_safely)
     cr_assert_eq(strlen(e.message), sizeof(e.message) - 1);
     cr_assert_eq(e.code, DDB_EOTHER);
 }
+
+/* Found by fuzz_error_response: a "\n" escape in the server's __type or message reached the log. */
+Test(error, a_newline_in_the_servers_type_or_message_never_splits_the_message)
+{
+    struct ddb_error e;
+    from_body(&e, 403, "{\"__type\":\"com.amazon#Un\\nknown\"}");
+    cr_assert(strchr(e.message, '\n') == NULL, "%s", e.message);
+    cr_assert(strchr(e.type, '\n') == NULL, "%s", e.type);
+    from_body(&e, 400, "{\"__type\":\"ValidationException\",\"message\":\"line one\\nline two\\r\"}");
+    cr_assert(strchr(e.message, '\n') == NULL && strchr(e.message, '\r') == NULL, "%s", e.message);
+    cr_assert(strstr(e.message, "line one line two") != NULL, "%s", e.message);
+}
