@@ -9,6 +9,8 @@
 #   peers    peers.py, ddbfs cp -r against a raw-HTTP floor, the AWS SDK for JavaScript, the CLI
 #   restore  restore.py, ddbfs cp into a table against an AWS SDK for JavaScript loader
 #   scaling  scaling.py, export and restore at 10 k, 100 k and 1 M items
+#   https    https_read.py, one export over plain http and over TLS (stunnel4), MB/s of each
+#   load     load.py, the scenarios of tests/e2e/test_load.py at larger sizes
 #   all      each of peers, read, write, restore and scaling with its defaults, one after the
 #            other (no options); exit status 0 only when every one met its goals
 # Each benchmark's output also goes to OUT/NAME.txt, next to its PNG where it draws one (OUT:
@@ -51,9 +53,10 @@ run_one() {
   case $name in
     read) script=throttle_read.py ;;
     write) script=throttle_write.py ;;
-    peers | restore | scaling) script=$name.py ;;
+    peers | restore | scaling | load) script=$name.py ;;
+    https) script=https_read.py ;;
     *)
-      echo "run.sh: unknown benchmark '$name' (read, write, peers, restore, scaling, all)" >&2
+      echo "run.sh: unknown benchmark '$name' (read, write, peers, restore, scaling, https, load, all)" >&2
       return 2
       ;;
   esac
