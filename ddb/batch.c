@@ -251,6 +251,18 @@ static void reject_waiting(struct ddb_writer *w, const struct ddb_error *e)
     }
 }
 
+/* Under lock, which it drops: rejects p with the writer's first error (the writer has failed
+ * for good) and returns -1 for ddb_writer_put. */
+static int refuse(struct ddb_writer *w, struct pending *p, struct ddb_error *err)
+{
+    struct ddb_error fe = w->first_err;
+    resolve(w, p, &fe);
+    pthread_mutex_unlock(&w->lock);
+    if (err)
+        *err = fe;
+    return -1;
+}
+
 /* Under lock: sends r (the lock is dropped around the call). */
 static void send_request(struct ddb_writer *w, struct request *r)
 {
@@ -511,14 +523,8 @@ int ddb_writer_put_ex(struct ddb_writer *w, json_t *item, long tag, void *user, 
     w->stats.items_put++;
     w->outstanding++;
     w->pending_bytes += p->mem;
-    if (w->fatal) {
-        struct ddb_error fe = w->first_err;
-        resolve(w, p, &fe);
-        pthread_mutex_unlock(&w->lock);
-        if (err)
-            *err = fe;
-        return -1;
-    }
+    if (w->fatal)
+        return refuse(w, p, err);
     if (ddb_item_check(item, &w->key, msg, sizeof msg) != 0) {
         ddb_error_set(&e, DDB_EVALIDATION, "%s", msg);
         resolve(w, p, &e);
@@ -539,6 +545,10 @@ int ddb_writer_put_ex(struct ddb_writer *w, json_t *item, long tag, void *user, 
     while ((w->pending_bytes > DDB_WRITER_PENDING_MAX || w->outstanding > items_max) &&
            w->outstanding > 1 && !w->fatal)
         pthread_cond_wait(&w->cond, &w->lock);
+    /* The writer may have failed while this put waited: sending p now would cost a request and
+     * one more retry window for an item that is refused anyway. */
+    if (w->fatal)
+        return refuse(w, p, err);
     push_back(w, p);
     schedule_pump(w, 0);
     pthread_mutex_unlock(&w->lock);
