@@ -14,7 +14,9 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -42,6 +44,45 @@ def xattrs(path):
 def status(*args):
     """`ddbfs status ARGS` (stdout is a pipe: plain lines); returns the process."""
     return e2e.run([e2e.ddbfs_bin(), "status", *args], timeout=30)
+
+
+class StatusOnTerminal:
+    """`ddbfs status ARGS` with a pseudo-terminal as its stdout (a live, redrawn table), its output
+    collected by a thread until it exits."""
+
+    def __init__(self, *args):
+        master, slave = os.openpty()
+        self.master = master
+        self.chunks = []
+        self.proc = subprocess.Popen([e2e.ddbfs_bin(), "status", *args], stdin=subprocess.DEVNULL,
+                                     stdout=slave, stderr=slave, close_fds=True)
+        os.close(slave)
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        while True:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:  # EIO once the terminal's other side has no process left
+                return
+            if not data:
+                return
+            self.chunks.append(data)
+
+    def wait(self, timeout):
+        """Exit status (None when it did not exit in time: then it is killed) and the frames it
+        drew (the text between its clear-screen sequences)."""
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            rc = None
+        self.thread.join(timeout=5)
+        os.close(self.master)
+        text = b"".join(self.chunks).decode(errors="replace").replace("\r\n", "\n")
+        return rc, [f for f in text.split("\033[H\033[J") if f]
 
 
 def parse_status(text):
@@ -125,12 +166,14 @@ class ProgressOfAThrottledExport(unittest.TestCase):
         self.assertEqual(before[X + "eta"], "unknown", "dynalite reports no item count")
         t0 = time.monotonic()
         os.listdir(self.tdir)  # starts the background scans
-        seen, status_mid = [], None
+        seen, status_mid, live = [], None, None
         deadline = t0 + EXPORT_SECONDS * 8 + 60
         while time.monotonic() < deadline:
             a = xattrs(self.tdir)
             seen.append(a)
             items = int(a[X + "items"])
+            if a[X + "state"] == "scanning" and live is None:
+                live = StatusOnTerminal(self.mount.mountpoint, self.table)
             if a[X + "state"] == "scanning" and 0 < items < ITEMS and status_mid is None:
                 proc = status("--once", self.mount.mountpoint, self.table)
                 self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -158,6 +201,18 @@ class ProgressOfAThrottledExport(unittest.TestCase):
         self.assertEqual(status_mid["state"], "scanning")
         self.assertLess(int(status_mid["items"]), ITEMS)
         self.assertEqual(status_mid["segments"].split("/")[1], str(SEGMENTS))
+        # On a terminal: a table with a progress bar, redrawn every second while the export ran,
+        # ending on its own (exit 0) once nothing is busy, with the bar full.
+        self.assertIsNotNone(live, "the export was never seen scanning")
+        rc, frames = live.wait(timeout=10)
+        self.assertEqual(rc, 0, f"status on a terminal did not end by itself: {frames[-2:]}")
+        busy = [f for f in frames if re.search(rf"^{re.escape(self.table)} +scanning +\[#*\.+\] +"
+                                                 rf"\d+% +\d/{SEGMENTS} ", f, re.M)]
+        self.assertGreaterEqual(len(busy), 3, f"{len(frames)} frames: {frames[:3]}")
+        for f in frames:
+            self.assertTrue(f.startswith("TABLE "), f"a frame without its header: {f!r}")
+        self.assertRegex(frames[-1], rf"(?m)^{re.escape(self.table)} +done +\[#{{24}}\] +100% +"
+                                     rf"{SEGMENTS}/{SEGMENTS} +{ITEMS} ")
         proc = status("--once", self.mount.mountpoint)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         end = parse_status(proc.stdout.decode())[self.table]
