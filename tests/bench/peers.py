@@ -5,6 +5,9 @@ table four ways, one after the other, each to a fresh local directory:
 
   * floor:   scanfloor (C, libcurl, --segments threads), writes the Scan responses' bytes as they
              are: the server-bound floor;
+  * floor+CC: the same, with ReturnConsumedCapacity=TOTAL in every Scan as ddbfs asks (its
+             throttle is corrected by it): dynalite spends CPU computing the figure, so this is
+             the floor of an exporter that makes ddbfs's requests (reported, not a goal);
   * ddbfs:   `cp -r` of the table directory out of a mount with -o segments=N;
   * sdk:     js/sdk_export.js, a parallel Scan with the AWS SDK for JavaScript v3 writing
              DynamoDB JSON lines, N segments;
@@ -32,12 +35,14 @@ import benchlib as bl  # noqa: E402
 from benchlib import e2e  # noqa: E402
 
 FLOOR_GOAL = 1.2
+FLOOR_CC = "floor + ConsumedCapacity"
 CLI_GOAL = 0.1
 
 
-def floor_argv(table, segments, out):
-    return [os.environ["SCANFLOOR_BIN"], "--endpoint", e2e.endpoint(), "--table", table,
+def floor_argv(table, segments, out, consumed=False):
+    argv = [os.environ["SCANFLOOR_BIN"], "--endpoint", e2e.endpoint(), "--table", table,
             "--segments", str(segments), "--out", out]
+    return argv + (["--return-consumed-capacity", "TOTAL"] if consumed else [])
 
 
 def main(argv):
@@ -74,6 +79,11 @@ def main(argv):
         r = bl.with_server_cpu(lambda: bl.measure(floor_argv(table, seg, fresh("floor"))))
         r["items"] = int(r["out"].split(" items")[0].rsplit(" ", 1)[1])
         runs["floor (C, raw HTTP)"] = r
+        shutil.rmtree(os.path.join(work, "floor"))
+
+        r = bl.with_server_cpu(lambda: bl.measure(floor_argv(table, seg, fresh("floor"), True)))
+        r["items"] = int(r["out"].split(" items")[0].rsplit(" ", 1)[1])
+        runs[FLOOR_CC] = r
         shutil.rmtree(os.path.join(work, "floor"))
 
         with e2e.Mount([f"tables={table}", f"segments={seg}"]) as m:
@@ -117,6 +127,8 @@ def main(argv):
     d = runs["ddbfs cp -r"]
     print(f"\nddbfs: daemon CPU {d['daemon_cpu']:.2f} s, daemon peak RSS "
           f"{bl.mb(d['daemon_rss'])} MB, cp peak RSS {bl.mb(d['cmd_rss'])} MB")
+    print(f"ddbfs / floor + ConsumedCapacity (the same requests): "
+          f"{d['wall'] / runs[FLOOR_CC]['wall']:.2f}x (reported, not a goal)")
     ok = True
     bad = [n for n, r in runs.items() if r["items"] != args.items]
     if bad:

@@ -4,6 +4,11 @@
  * conversion. Whatever ddbfs does on top of this is its own overhead.
  *
  *   scanfloor --endpoint URL --table T --segments N --out DIR [--region R]
+ *             [--return-consumed-capacity TOTAL]
+ *
+ * With --return-consumed-capacity TOTAL each Scan also asks for ConsumedCapacity, as ddbfs's do
+ * (its throttle is corrected by it): the floor of an exporter that makes the same requests, since
+ * computing the figure costs the server time of its own.
  *
  * Requests are signed with SigV4 (ddb/sigv4.c) from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
  * (and AWS_SESSION_TOKEN) in the environment. The next page's ExclusiveStartKey is the balanced
@@ -30,6 +35,7 @@
 
 struct args {
     const char *endpoint, *table, *out, *region;
+    const char *consumed; /* "" or the request's ReturnConsumedCapacity member and a comma */
     long segments;
 };
 
@@ -166,8 +172,8 @@ static void *run_segment(void *ud)
     curl_easy_setopt(h, CURLOPT_URL, a->endpoint);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    buf_addf(&body, "{\"TableName\":\"%s\",\"Segment\":%ld,\"TotalSegments\":%ld}", a->table,
-               s->index, a->segments);
+    buf_addf(&body, "{\"TableName\":\"%s\",%s\"Segment\":%ld,\"TotalSegments\":%ld}", a->table,
+             a->consumed, s->index, a->segments);
     for (;;) {
         if (!body.data || scan_page(h, a, host, body.data, &resp) != 0)
             goto out;
@@ -191,9 +197,9 @@ static void *run_segment(void *ud)
         }
         buf_reset(&body);
         buf_addf(&body,
-                   "{\"TableName\":\"%s\",\"Segment\":%ld,\"TotalSegments\":%ld,"
+                   "{\"TableName\":\"%s\",%s\"Segment\":%ld,\"TotalSegments\":%ld,"
                    "\"ExclusiveStartKey\":%.*s}",
-                   a->table, s->index, a->segments, (int)(end - start), start);
+                   a->table, a->consumed, s->index, a->segments, (int)(end - start), start);
     }
     s->failed = 0;
 out:
@@ -207,7 +213,8 @@ out:
 
 int main(int argc, char **argv)
 {
-    struct args a = {.region = "us-east-1", .segments = 0};
+    struct args a = {.region = "us-east-1", .segments = 0, .consumed = ""};
+    int bad = argc % 2 == 0; /* options come in pairs */
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--endpoint"))
             a.endpoint = argv[i + 1];
@@ -219,11 +226,15 @@ int main(int argc, char **argv)
             a.region = argv[i + 1];
         else if (!strcmp(argv[i], "--segments"))
             a.segments = strtol(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--return-consumed-capacity") && !strcmp(argv[i + 1], "TOTAL"))
+            a.consumed = "\"ReturnConsumedCapacity\":\"TOTAL\",";
+        else
+            bad = 1;
     }
-    if (!a.endpoint || !a.table || !a.out || a.segments < 1 || a.segments > SEGMENTS_MAX ||
+    if (bad || !a.endpoint || !a.table || !a.out || a.segments < 1 || a.segments > SEGMENTS_MAX ||
         !getenv("AWS_ACCESS_KEY_ID") || !getenv("AWS_SECRET_ACCESS_KEY")) {
         fprintf(stderr, "usage: " ME " --endpoint URL --table T --segments N(1-%d) --out DIR "
-                        "[--region R]\n  (with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set)\n",
+                        "[--region R] [--return-consumed-capacity TOTAL]\n  (with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set)\n",
                 SEGMENTS_MAX);
         return 1;
     }
