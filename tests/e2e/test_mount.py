@@ -358,6 +358,82 @@ print("done", flush=True)
 """
 
 
+class UserMount(unittest.TestCase):
+    """An fstab line with `user`: an ordinary user mounts and unmounts it with mount(8), and ddbfs
+    runs as that user, not as root. It needs the line in /etc/fstab itself (mount(8) trusts no
+    other file for a user) and a /dev/fuse that users may open, as Debian's udev rule makes it
+    (0666); the test adds the line and, where /dev/fuse is root's only (some containers), opens it
+    up, and puts both back afterwards."""
+
+    USER = "nobody"
+    MARK = "# ddbfs-e2e-user-mount"
+
+    def setUp(self):
+        require_mount_helper(self)
+        if shutil.which("runuser") is None:
+            self.skipTest("runuser (util-linux) is needed to act as another user")
+        try:
+            import pwd
+            self.pw = pwd.getpwnam(self.USER)
+        except KeyError:
+            self.skipTest(f"no user {self.USER}")
+        if not os.path.exists("/etc/fstab"):
+            self.skipTest("no /etc/fstab")
+        self.mp = MountPoint()
+        self.addCleanup(self.mp.cleanup)
+        os.chmod(self.mp.workdir, 0o755)
+        os.mkdir(self.mp.cache)
+        for d in (self.mp.path, self.mp.cache):
+            os.chown(d, self.pw.pw_uid, self.pw.pw_gid)
+        mode = os.stat("/dev/fuse").st_mode & 0o777
+        if mode & 0o006 != 0o006:
+            os.chmod("/dev/fuse", 0o666)
+            self.addCleanup(os.chmod, "/dev/fuse", mode)
+
+    def as_user(self, *args, env=None):
+        return e2e.run(["runuser", "-u", self.USER, "--", *args], env=env, timeout=60)
+
+    def add_fstab_line(self, line):
+        with open("/etc/fstab", "a", encoding="utf-8") as f:
+            f.write(f"{line} {self.MARK}\n")
+        self.addCleanup(self.remove_fstab_lines)
+
+    def remove_fstab_lines(self):
+        with open("/etc/fstab", encoding="utf-8") as f:
+            lines = f.readlines()
+        with open("/etc/fstab", "w", encoding="utf-8") as f:
+            f.writelines(ln for ln in lines if not ln.rstrip("\n").endswith(self.MARK))
+
+    def test_a_user_line_in_fstab_mounts_and_unmounts_as_the_user(self):
+        table = table_for(self)
+        self.add_fstab_line(f"us-east-1 {self.mp.path} ddbfs "
+                            f"{self.mp.options('noauto', 'user', f'tables={table}')} 0 0")
+        creds = {k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+        env = dict(creds, PATH=os.environ.get("PATH", "/usr/bin:/bin"))
+        p = self.as_user("env", *[f"{k}={v}" for k, v in env.items()], "mount", self.mp.path)
+        self.assertEqual(p.returncode, 0, text(p))
+        with open("/proc/self/mounts", encoding="utf-8") as f:
+            line = next((ln for ln in f if f" {self.mp.path} " in ln), "")
+        self.assertRegex(line, rf"^ddbfs:us-east-1 \S+ fuse\.ddbfs \S*nosuid,nodev,noexec\S*"
+                               rf"user_id={self.pw.pw_uid},", "`user` implies nosuid,nodev,noexec")
+        pids = self.mp.daemon_pids()
+        self.assertTrue(pids, "no ddbfs process for the mount")
+        for pid in pids:
+            with open(f"/proc/{pid}/status", encoding="utf-8") as f:
+                uid = next(ln for ln in f if ln.startswith("Uid:")).split()[1:]
+            self.assertEqual(set(uid), {str(self.pw.pw_uid)}, f"ddbfs runs with uids {uid}")
+        p = self.as_user("ls", self.mp.path)
+        self.assertEqual(p.returncode, 0, text(p))
+        self.assertIn(table, p.stdout.decode().split())
+        p = self.as_user("cat", os.path.join(self.mp.path, table, "_schema.json"))
+        self.assertEqual(p.returncode, 0, text(p))
+        self.assertEqual(json.loads(p.stdout)["TableName"], table)
+        p = self.as_user("umount", self.mp.path)
+        self.assertEqual(p.returncode, 0, text(p))
+        self.assertFalse(e2e.is_mounted(self.mp.path))
+        self.assertTrue(self.mp.wait_daemon_gone(), "ddbfs did not exit after the user's umount")
+
+
 class UnmountWhileWriting(unittest.TestCase):
     """What unmount does to a file still being written: SEMANTICS.md "Mounting"."""
 
