@@ -78,9 +78,16 @@ static int compare_ok(const char *body, const struct ddb_page *pg, const struct 
     int rc = 0;
     for (size_t i = 0, at = 0; i < pg->n_items && !rc; at = s->ends[i++]) {
         size_t n = ddb_page_item_copy(body, &pg->items[i], want);
-        if (n != s->ends[i] - at || memcmp(want, s->bytes + at, n) != 0) {
-            snprintf(msg, msglen, "item %zu: %.*s, page.c %.*s", i, (int)(s->ends[i] - at),
-                     s->bytes + at, (int)n, want);
+        size_t got = s->ends[i] - at, k = 0;
+        while (k < n && k < got && want[k] == s->bytes[at + k])
+            k++;
+        if (k < n || k < got) {
+            size_t from = k > 16 ? k - 16 : 0;
+            snprintf(msg, msglen,
+                     "item %zu (%zu bytes, page.c %zu) differs at its byte %zu: "
+                     "...%.*s, page.c ...%.*s",
+                     i, got, n, k, (int)((got - from) < 48 ? got - from : 48), s->bytes + at + from,
+                     (int)((n - from) < 48 ? n - from : 48), want + from);
             rc = -1;
         }
     }

@@ -62,6 +62,8 @@ Test(pagestream, valid_answers_read_in_any_chunks_equal_page_c)
         "{\n  \"Items\" : [\n    {\n \"pk\" : { \"S\" : \"a b\\n\" } ,\t\"m\": {\"M\": {} }\r\n} ,"
         " { } ],\n  \"Count\" : 2 ,\n  \"LastEvaluatedKey\" : { \"pk\" : { \"S\" : \"a b\" } "
         "}\n}\n",
+        /* fuzz_pagestream's first find (page.c kept this newline in its copy) */
+        "{\"Items\":[{\n\"a\":{\"S\":\"\\u0041\"},\n\"b\":{\"S\":\"\xc3\xa9\"}}]}",
         /* numbers of every form, inside items and out */
         "{\"Items\":[{\"a\":0,\"b\":-0,\"c\":-12.50e+10,\"d\":1E-2,\"e\":3e9,\"f\":[1,-2,0.0]}],"
         "\"Other\":-1.5e-300,\"Count\":1}",
