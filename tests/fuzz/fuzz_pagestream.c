@@ -1,6 +1,6 @@
 /* libFuzzer target: ddb/pagestream.c against ddb/page.c. The input's first 4 bytes seed the cut
- * points (tests/support/pagediff.c draws chunks of 1 to 8 bytes and up to 4 KB from them), the rest
- * is one Scan answer; the two readers must agree on it (verdict, reason, items, "Count",
+ * points (tests/support/pagediff.c draws chunks of 1 to 8 bytes, up to 4 KB, or none from them),
+ * the rest is one Scan answer; the two readers must agree on it (verdict, reason, items, "Count",
  * "ConsumedCapacity", LastEvaluatedKey), or the target aborts with what differs. */
 #include <stdint.h>
 #include <stdio.h>

@@ -9,7 +9,8 @@
 
 /* Reads body[0..len) (borrowed; no NUL needed) with ddb_page_parse and with a ddb_pagestream fed
  * in chunks of step bytes, or when step is 0 in chunks of sizes drawn from seed (a mix of 1 to 8
- * bytes and up to 4 KB). Returns 0 when both agree, or -1 with what differs in msg. */
+ * bytes and up to 4 KB, and now and then an empty one). Returns 0 when both agree, or -1 with what
+ * differs in msg. */
 int pagediff(const char *body, size_t len, size_t step, uint32_t seed, char *msg, size_t msglen);
 
 #endif
