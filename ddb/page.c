@@ -285,7 +285,7 @@ static int compound(struct sc *s)
             if (*p == '"') {
                 p++;
             } else {
-                s->p = (const char *)p;
+                SYNC(); /* with spaced, which RESUME() reads back */
                 if (string_rest(s, p))
                     return -1;
                 RESUME();
@@ -337,7 +337,7 @@ static int compound(struct sc *s)
         if (*p == '"') {
             p++;
         } else {
-            s->p = (const char *)p;
+            SYNC();
             if (string_rest(s, p))
                 return -1;
             RESUME();

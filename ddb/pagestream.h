@@ -20,10 +20,18 @@
 
 #include "ddb/page.h"
 
-#define DDB_PAGESTREAM_LEK_MAX (64 * 1024) /* bytes of LastEvaluatedKey kept (keys are < 4 KB) */
+/* Bytes of LastEvaluatedKey kept (keys are < 4 KB). A longer one is DDB_PAGE_ESHAPE, reported at
+ * the byte where it passes the limit: the one place where the stream and page.c (which has no
+ * limit) differ. */
+#define DDB_PAGESTREAM_LEK_MAX (64 * 1024)
 
 /* Where the items go. Each callback returns 0 to go on; non-zero stops the parser, which then
- * reports DDB_PAGE_ESTOPPED (sticky until reset). ud is the one given to ddb_pagestream_new. */
+ * reports DDB_PAGE_ESTOPPED (sticky until reset). ud is the one given to ddb_pagestream_new.
+ * item_bytes is called once per run of the item's bytes within a chunk (whitespace between tokens
+ * and the chunk's end split runs), never per byte; p is borrowed from the chunk being fed. The
+ * bytes given are checked up to the chunk's end, except a token cut there (a UTF-8 sequence, say),
+ * which the next chunk may still refuse. After an error the sink is not called again; an item
+ * begun but not ended is the caller's to drop. */
 struct ddb_pagestream_sink {
     int (*item_begin)(void *ud);                           /* an item starts */
     int (*item_bytes)(void *ud, const char *p, size_t n); /* more of it (n > 0), compacted */
@@ -54,7 +62,9 @@ enum ddb_page_err ddb_pagestream_feed(struct ddb_pagestream *ps, const char *p, 
                                       char *why, size_t whylen);
 /* The answer has ended: checks that it was complete and whole (an object, "Items" present,
  * "Count" equal to the items, nothing after it). Returns DDB_PAGE_OK and fills out, or the error
- * with why. */
+ * with why. An answer cut short gets page.c's verdict for it: mostly DDB_PAGE_ESYNTAX, but
+ * DDB_PAGE_ESHAPE where page.c's is (cut right after "Items": or "Count":, or after a "Count" that
+ * is not a count). */
 enum ddb_page_err ddb_pagestream_finish(struct ddb_pagestream *ps,
                                         struct ddb_pagestream_result *out, char *why,
                                         size_t whylen);
