@@ -100,7 +100,9 @@ struct ddb_pagestream {
     enum kind kind2;
     int d; /* levels open, stack[d - 1] closes the innermost */
     char stack[DDB_PAGE_DEPTH_MAX];
-    int str_key, in_item, in_lek;
+    int str_key; /* the string in hand is a member name */
+    int in_item; /* inside an item: its bytes go to the sink */
+    int in_lek;  /* inside LastEvaluatedKey: its bytes are kept */
     enum cap cap;
     char tok[TOK_CAP]; /* the first bytes of the name or number kept */
     size_t tok_len;
@@ -384,7 +386,7 @@ value:
     c = *p;
     if (role != R_GENERIC) {
         switch (role) {
-        case R_GENERIC:
+        case R_GENERIC: /* (not here: for -Wswitch) */
             break;
         case R_ITEM:
             if (!(cls[c] & C_ITEM))
