@@ -47,6 +47,7 @@ struct call {
     size_t body_len;
     ddb_call_done_fn *done;
     ddb_call_raw_fn *raw; /* instead of done, for ddb_client_call_raw */
+    struct ddb_client_stream stream; /* with raw, for ddb_client_call_stream; else zeroed */
     void *ud;
     int attempt;      /* attempts sent */
     double started;   /* monotonic seconds */
@@ -371,6 +372,11 @@ static void send_attempt(struct call *k)
     k->req.body_len = k->body_len;
     k->req.done = on_answer;
     k->req.ud = k;
+    if (k->stream.bytes) {
+        k->stream.begin(k->ud);
+        k->req.sink = k->stream.bytes;
+        k->req.sink_ud = k->ud;
+    }
     k->attempt++;
     pthread_mutex_lock(&c->lock);
     c->stats.attempts++;
@@ -455,22 +461,31 @@ static void on_answer(struct ddb_http_req *r, void *ud)
 }
 
 static int call_start(struct ddb_client *c, const char *op, const json_t *body,
-                      ddb_call_done_fn *done, ddb_call_raw_fn *raw, void *ud, struct ddb_error *err);
+                      ddb_call_done_fn *done, ddb_call_raw_fn *raw,
+                      const struct ddb_client_stream *stream, void *ud, struct ddb_error *err);
 
 int ddb_client_call(struct ddb_client *c, const char *op, const json_t *body,
                     ddb_call_done_fn *done, void *ud, struct ddb_error *err)
 {
-    return call_start(c, op, body, done, NULL, ud, err);
+    return call_start(c, op, body, done, NULL, NULL, ud, err);
 }
 
 int ddb_client_call_raw(struct ddb_client *c, const char *op, const json_t *body,
                         ddb_call_raw_fn *done, void *ud, struct ddb_error *err)
 {
-    return call_start(c, op, body, NULL, done, ud, err);
+    return call_start(c, op, body, NULL, done, NULL, ud, err);
+}
+
+int ddb_client_call_stream(struct ddb_client *c, const char *op, const json_t *body,
+                           const struct ddb_client_stream *stream, ddb_call_raw_fn *done, void *ud,
+                           struct ddb_error *err)
+{
+    return call_start(c, op, body, NULL, done, stream, ud, err);
 }
 
 static int call_start(struct ddb_client *c, const char *op, const json_t *body,
-                      ddb_call_done_fn *done, ddb_call_raw_fn *raw, void *ud, struct ddb_error *err)
+                      ddb_call_done_fn *done, ddb_call_raw_fn *raw,
+                      const struct ddb_client_stream *stream, void *ud, struct ddb_error *err)
 {
     struct call *k = calloc(1, sizeof *k);
     if (!k) {
@@ -482,6 +497,8 @@ static int call_start(struct ddb_client *c, const char *op, const json_t *body,
     snprintf(k->op, sizeof k->op, "%s", op);
     k->done = done;
     k->raw = raw;
+    if (stream)
+        k->stream = *stream;
     k->ud = ud;
     for (size_t i = 0; i < 7; i++)
         buf_init(&k->hdr[i], 64 * 1024);

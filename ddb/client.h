@@ -50,6 +50,19 @@ typedef int ddb_call_raw_fn(struct buf *body, const struct ddb_error *err, char 
                             void *ud);
 int ddb_client_call_raw(struct ddb_client *c, const char *op, const json_t *body,
                         ddb_call_raw_fn *done, void *ud, struct ddb_error *err);
+/* Streaming form of the raw call, for answers that should never be held whole: the body of each
+ * HTTP 200 answer goes to stream->bytes as it arrives (on the I/O thread), and stream->begin runs
+ * before each attempt is sent, so that the bytes of an attempt that failed half-way can be
+ * forgotten. done then runs as for ddb_client_call_raw, with an empty body: it judges the answer
+ * from what it was streamed (0 to take it, -1 with why to have it fetched again). stream is
+ * copied; both functions get ud. */
+struct ddb_client_stream {
+    void (*begin)(void *ud);
+    void (*bytes)(const char *p, size_t n, void *ud);
+};
+int ddb_client_call_stream(struct ddb_client *c, const char *op, const json_t *body,
+                           const struct ddb_client_stream *stream, ddb_call_raw_fn *done, void *ud,
+                           struct ddb_error *err);
 /* Hands an answer buffer kept by a raw done back for reuse (or frees it); b is left empty. Any
  * thread. */
 void ddb_client_recycle(struct ddb_client *c, struct buf *b);

@@ -45,6 +45,8 @@ const char *ddb_strerror(enum ddb_err code)
         return "canceled";
     case DDB_EOTHER:
         return "DynamoDB error";
+    case DDB_ELOCAL:
+        return "local file error";
     }
     return "unknown error";
 }

@@ -26,6 +26,7 @@ enum ddb_err {
     DDB_EPROTOCOL,    /* the server's answer could not be understood */
     DDB_ECANCELED,    /* the client was shut down before the call finished */
     DDB_EOTHER,       /* any other AWS error; see type and message */
+    DDB_ELOCAL,       /* a local file failed (the spill of a Scan answer); message has the path */
 };
 
 struct ddb_error {

@@ -29,6 +29,7 @@ struct xfer {
     struct curl_slist *headers;
     char errbuf[CURL_ERROR_SIZE];
     int overflow;
+    int to_sink; /* -1: not known yet (no body byte so far), 0: into response, 1: to the sink */
 };
 
 struct ddb_http {
@@ -66,6 +67,15 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
     struct ddb_http_req *r = ud;
     struct xfer *x = r->priv;
     size_t n = size * nmemb;
+    if (x->to_sink < 0) {
+        long status = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+        x->to_sink = r->sink && status == 200;
+    }
+    if (x->to_sink) {
+        r->sink(ptr, n, r->sink_ud);
+        return n;
+    }
     if (buf_add(&r->response, ptr, n) != BUF_OK) {
         x->overflow = 1;
         return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
@@ -154,6 +164,7 @@ static void start(struct ddb_http *h, struct ddb_http_req *r)
     }
     x->errbuf[0] = '\0';
     x->overflow = 0;
+    x->to_sink = -1;
     for (size_t i = 0; i < r->nheaders; i++) {
         struct curl_slist *l = curl_slist_append(x->headers, r->headers[i]);
         if (!l) {

@@ -27,6 +27,13 @@ struct ddb_http_req {
     size_t body_len;
     ddb_http_done_fn *done; /* runs on the I/O thread */
     void *ud;
+    /* Optional: the body of an HTTP 200 answer is handed to sink as it arrives (on the I/O thread,
+     * in order, in chunks of any size) instead of being kept in response, so that an answer of any
+     * size costs no memory here. Other answers' bodies still go to response. A cut-short body
+     * shows as transport_failed when done runs; the bytes already handed over are then the
+     * sink's to forget. */
+    void (*sink)(const char *p, size_t n, void *ud);
+    void *sink_ud;
     /* Out, valid when done runs: */
     long status;          /* HTTP status, 0 when no answer was received */
     int transport_failed; /* 1: connect, send, receive or timeout failure (see error) */
@@ -34,7 +41,8 @@ struct ddb_http_req {
     int permanent;        /* 1: a retry cannot help (the TLS certificate is not trusted) */
     char error[256];      /* the transport's message when transport_failed */
     char request_id[80];  /* x-amzn-RequestId */
-    struct buf response;  /* body, capped at DDB_RESPONSE_MAX; emptied by submit */
+    struct buf response;  /* body (not a 200 one's with sink), capped at DDB_RESPONSE_MAX;
+                             emptied by submit */
     /* Engine's: */
     void *priv;
     struct ddb_http_req *next;

@@ -34,6 +34,8 @@ const char *ddb_page_strerror(enum ddb_page_err e)
         return "nested too deep";
     case DDB_PAGE_ENOMEM:
         return "out of memory";
+    case DDB_PAGE_ESTOPPED:
+        return "stopped by the reader";
     }
     return "unknown error";
 }
@@ -283,7 +285,7 @@ static int compound(struct sc *s)
             if (*p == '"') {
                 p++;
             } else {
-                s->p = (const char *)p;
+                SYNC(); /* with spaced, which RESUME() reads back */
                 if (string_rest(s, p))
                     return -1;
                 RESUME();
@@ -335,7 +337,7 @@ static int compound(struct sc *s)
         if (*p == '"') {
             p++;
         } else {
-            s->p = (const char *)p;
+            SYNC();
             if (string_rest(s, p))
                 return -1;
             RESUME();

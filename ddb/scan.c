@@ -7,20 +7,26 @@
  */
 #include "ddb/scan.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/limits.h"
 #include "base/log.h"
+#include "ddb/pagestream.h"
 #include "ddb/retry.h"
 
 /* Before the first page, assume large items so that the first request cannot overshoot. */
 #define FIRST_ITEM_SIZE 4096.0
 #define RCU_BYTES 4096.0
 #define BAD_PAGES_MAX 8 /* with workers: cut-short answers in a row before the scan fails */
+#define SPILL_CHUNK (64u << 10) /* streaming: bytes of the spilled answer read back at a time */
 
 struct ddb_scan {
     struct ddb_client *c;
@@ -40,6 +46,15 @@ struct ddb_scan {
     int bad_pages;               /* with workers: answers in a row that were not JSON */
     double estimate;             /* taken from the bucket for the request in flight */
     atomic_int cancel;
+
+    /* The streaming form (sink.page_begin set): the answer goes to spill_fd as it arrives (I/O
+     * thread), then through ps to the sink (worker). One answer at a time: the next request is
+     * sent only once the answer in the file has been read. */
+    struct ddb_scan_sink sink;
+    struct ddb_pagestream *ps;
+    int spill_fd;
+    size_t spilled;  /* bytes of the answer in the file */
+    int spill_errno; /* a write failed (EFBIG: the answer is over DDB_RESPONSE_MAX) */
 
     pthread_mutex_t lock; /* stats, read from other threads */
     struct ddb_scan_stats stats;
@@ -80,6 +95,59 @@ static void protocol_error(struct ddb_scan *s, const char *why)
     finish(s, &e);
 }
 
+/* A local file failed (errno e): the scan ends with DDB_ELOCAL. */
+static void local_error(struct ddb_scan *s, int e, const char *what)
+{
+    struct ddb_error err;
+    char eb[128];
+    ddb_error_clear(&err);
+    if (s->th)
+        ddb_throttle_refund(s->th, s->estimate);
+    if (e == EFBIG)
+        ddb_error_set(&err, DDB_EPROTOCOL, "scan of %s segment %u of %u: an answer larger than %u "
+                      "bytes", s->table, s->segment, s->total, (unsigned)DDB_RESPONSE_MAX);
+    else
+        ddb_error_set(&err, DDB_ELOCAL, "scan of %s segment %u of %u: %s: %s", s->table,
+                      s->segment, s->total, what, strerror_r(e, eb, sizeof eb));
+    finish(s, &err);
+}
+
+/* An answer of n items has been read: settles its cost and counts it. consumed < 0: not
+ * reported (the estimate stands). */
+static void account(struct ddb_scan *s, size_t n, double consumed)
+{
+    if (consumed < 0)
+        consumed = s->estimate;
+    if (s->th) {
+        ddb_throttle_settle(s->th, s->estimate, consumed);
+        if (n > 0 && consumed > 0)
+            ddb_throttle_observe_item_size(s->th, consumed / factor(s) * RCU_BYTES / (double)n);
+    }
+    pthread_mutex_lock(&s->lock);
+    s->stats.pages++;
+    s->stats.items += (long)n;
+    s->stats.consumed += consumed;
+    s->stats.bytes += consumed / factor(s) * RCU_BYTES;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* After a page was handed over (stop: its callback asked to stop): goes on from next (taken), or
+ * ends. Returns 1 when the scan goes on, 0 when it has ended (finish ran). */
+static int advance(struct ddb_scan *s, json_t *next, int stop)
+{
+    json_decref(s->start_key);
+    s->start_key = next;
+    if (stop || atomic_load(&s->cancel)) {
+        stopped(s);
+        return 0;
+    }
+    if (!s->start_key) {
+        finish(s, NULL);
+        return 0;
+    }
+    return 1;
+}
+
 /* The answer's bytes: checked and read in place (ddb/page.h), never made into a tree, then handed
  * to the page callback. Returns 1 when the scan goes on from s->start_key, 0 when it has ended
  * (finish ran), -1 when the answer is not JSON (cut short: to be fetched again; nothing done). */
@@ -106,36 +174,68 @@ static int read_page(struct ddb_scan *s, const char *body, size_t len, char *why
         }
     }
     size_t n = s->pg.n_items;
-    double consumed = s->pg.consumed >= 0 ? s->pg.consumed : s->estimate;
-    if (s->th) {
-        ddb_throttle_settle(s->th, s->estimate, consumed);
-        if (n > 0 && consumed > 0)
-            ddb_throttle_observe_item_size(s->th, consumed / factor(s) * RCU_BYTES / (double)n);
-    }
-    pthread_mutex_lock(&s->lock);
-    s->stats.pages++;
-    s->stats.items += (long)n;
-    s->stats.consumed += consumed;
-    s->stats.bytes += consumed / factor(s) * RCU_BYTES;
-    pthread_mutex_unlock(&s->lock);
-
+    account(s, n, s->pg.consumed);
     struct ddb_scan_page page = {.body = body, .items = s->pg.items, .n_items = n};
-    int stop = s->page(&page, s->ud);
-    json_decref(s->start_key);
-    s->start_key = next;
-    if (stop || atomic_load(&s->cancel)) {
+    return advance(s, next, s->page(&page, s->ud));
+}
+
+/* The streaming form's answer, from the spill file through the stream reader to the sink. Returns
+ * as read_page does; on -1 the sink has been told to take the answer's items back. */
+static int read_spill(struct ddb_scan *s, char *why, size_t whylen)
+{
+    char chunk[SPILL_CHUNK];
+    enum ddb_page_err pe = DDB_PAGE_OK;
+    ddb_pagestream_reset(s->ps);
+    if (s->sink.page_begin(s->ud) != 0) {
         stopped(s);
         return 0;
     }
-    if (!s->start_key) {
-        finish(s, NULL);
+    for (size_t off = 0; off < s->spilled && pe == DDB_PAGE_OK;) {
+        size_t want = s->spilled - off < sizeof chunk ? s->spilled - off : sizeof chunk;
+        ssize_t n = pread(s->spill_fd, chunk, want, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            s->sink.page_abort(s->ud);
+            local_error(s, n < 0 ? errno : EIO, "cannot read the answer back from its spill file");
+            return 0;
+        }
+        pe = ddb_pagestream_feed(s->ps, chunk, (size_t)n, why, whylen);
+        off += (size_t)n;
+    }
+    struct ddb_pagestream_result res;
+    if (pe == DDB_PAGE_OK)
+        pe = ddb_pagestream_finish(s->ps, &res, why, whylen);
+    json_t *next = NULL;
+    if (pe == DDB_PAGE_OK && res.lek) {
+        json_error_t je;
+        if (!(next = json_loadb(res.lek, res.lek_len, 0, &je))) {
+            pe = DDB_PAGE_ENOMEM;
+            snprintf(why, whylen, "out of memory reading LastEvaluatedKey");
+        }
+    }
+    if (pe != DDB_PAGE_OK)
+        s->sink.page_abort(s->ud);
+    if (pe == DDB_PAGE_ESYNTAX)
+        return -1;
+    if (pe == DDB_PAGE_ESTOPPED) {
+        stopped(s);
         return 0;
     }
-    return 1;
+    if (pe != DDB_PAGE_OK) {
+        if (s->th)
+            ddb_throttle_refund(s->th, s->estimate);
+        protocol_error(s, why);
+        return 0;
+    }
+    account(s, res.n_items, res.consumed);
+    return advance(s, next, s->sink.page_end(s->ud, res.n_items));
 }
 
 /* On a worker: the page kept from the I/O thread. The client has taken the answer already, so a
  * cut-short one is fetched again here (a new request from the same key, after a backoff). */
+static void worker_read(struct ddb_scan *s, int rc, const char *why);
+
 static void work_page(void *ud)
 {
     struct ddb_scan *s = ud;
@@ -146,6 +246,23 @@ static void work_page(void *ud)
     buf_init(&s->body, DDB_RESPONSE_MAX);
     int rc = read_page(s, body.data, body.len, why, sizeof why);
     ddb_client_recycle(c, &body);
+    worker_read(s, rc, why);
+}
+
+/* On a worker: the answer in the spill file (the streaming form). */
+static void work_spill(void *ud)
+{
+    struct ddb_scan *s = ud;
+    char why[256] = "";
+    int rc = read_spill(s, why, sizeof why);
+    worker_read(s, rc, why);
+}
+
+/* On a worker, after an answer was read (rc as read_page's): the next request, or the same one
+ * again after a backoff when the answer was cut short. */
+static void worker_read(struct ddb_scan *s, int rc, const char *why)
+{
+    struct ddb_client *c = s->c;
     if (rc == 0)
         return; /* ended: s may be freed already */
     if (rc > 0) {
@@ -173,6 +290,63 @@ static void work_page(void *ud)
     }
 }
 
+/* The streaming form, on the I/O thread: each attempt's answer is written to the spill file from
+ * its first byte as it arrives (nothing of it is kept in memory). */
+static void spill_begin(void *ud)
+{
+    struct ddb_scan *s = ud;
+    s->spilled = 0;
+    s->spill_errno = 0;
+}
+
+static void spill_bytes(const char *p, size_t n, void *ud)
+{
+    struct ddb_scan *s = ud;
+    if (s->spill_errno)
+        return;
+    if (n > DDB_RESPONSE_MAX - s->spilled) {
+        s->spill_errno = EFBIG;
+        return;
+    }
+    while (n) {
+        ssize_t w = pwrite(s->spill_fd, p, n, (off_t)s->spilled);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            s->spill_errno = w < 0 ? errno : EIO;
+            return;
+        }
+        p += w;
+        n -= (size_t)w;
+        s->spilled += (size_t)w;
+    }
+}
+
+/* An unnamed 0600 file in dir for the answers of one scan, or -1 with err filled. */
+static int spill_open(const char *dir, struct ddb_error *err)
+{
+    if (!dir) {
+        dir = getenv("TMPDIR");
+        if (!dir || !*dir)
+            dir = "/tmp";
+    }
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+        /* No O_TMPFILE on this filesystem: a named file, unlinked at once. */
+        char path[4096];
+        snprintf(path, sizeof path, "%s/.ddbfs-scan.XXXXXX", dir);
+        fd = mkostemp(path, O_CLOEXEC);
+        if (fd >= 0)
+            unlink(path);
+    }
+    if (fd < 0) {
+        char eb[128];
+        ddb_error_set(err, DDB_ELOCAL, "scan: cannot make a spill file in %s: %s", dir,
+                      strerror_r(errno, eb, sizeof eb));
+    }
+    return fd;
+}
+
 /* The client's answer, on the I/O thread. With workers, the bytes are kept and read there, so that
  * the I/O thread goes back to moving bytes; else they are read here, and a cut-short answer (-1)
  * is retried by the client. */
@@ -190,6 +364,20 @@ static int on_page(struct buf *body, const struct ddb_error *err, char *why, siz
         snprintf(e.message, sizeof e.message, "scan of %s segment %u of %u: %s", s->table,
                  s->segment, s->total, msg);
         finish(s, &e);
+        return 0;
+    }
+    if (s->sink.page_begin) {
+        if (s->spill_errno) {
+            local_error(s, s->spill_errno, "cannot spill the answer to a file");
+            return 0;
+        }
+        if (s->workers && ddb_workers_submit(s->workers, work_spill, s) == 0)
+            return 0;
+        int rc = read_spill(s, why, whylen);
+        if (rc < 0)
+            return -1;
+        if (rc > 0)
+            step(s);
         return 0;
     }
     if (s->workers) {
@@ -263,7 +451,14 @@ static void step(void *ud)
         json_object_set_new(req, "ConsistentRead", json_true());
     if (s->start_key)
         json_object_set(req, "ExclusiveStartKey", s->start_key);
-    if (ddb_client_call_raw(s->c, "Scan", req, on_page, s, &e) != 0) {
+    int rc;
+    if (s->sink.page_begin) {
+        struct ddb_client_stream st = {.begin = spill_begin, .bytes = spill_bytes};
+        rc = ddb_client_call_stream(s->c, "Scan", req, &st, on_page, s, &e);
+    } else {
+        rc = ddb_client_call_raw(s->c, "Scan", req, on_page, s, &e);
+    }
+    if (rc != 0) {
         if (s->th)
             ddb_throttle_refund(s->th, s->estimate);
         finish(s, &e);
@@ -301,6 +496,22 @@ struct ddb_scan *ddb_scan_start(struct ddb_client *c, const struct ddb_scan_opts
     ddb_page_init(&s->pg);
     s->workers = opts->workers;
     buf_init(&s->body, DDB_RESPONSE_MAX);
+    s->spill_fd = -1;
+    if (opts->sink) {
+        s->sink = *opts->sink;
+        struct ddb_pagestream_sink ps = {.item_begin = s->sink.item_begin,
+                                         .item_bytes = s->sink.item_bytes,
+                                         .item_end = s->sink.item_end};
+        if (!(s->ps = ddb_pagestream_new(&ps, ud))) {
+            ddb_error_set(err, DDB_ENOMEM, "out of memory");
+            ddb_scan_free(s);
+            return NULL;
+        }
+        if ((s->spill_fd = spill_open(opts->spill_dir, err)) < 0) {
+            ddb_scan_free(s);
+            return NULL;
+        }
+    }
     /* Everything after this runs on the I/O thread. */
     if (ddb_client_timer(c, 0, step, s) != 0) {
         ddb_error_set(err, DDB_ECANCELED, "scan of %s: the client is shutting down", s->table);
@@ -329,6 +540,9 @@ void ddb_scan_free(struct ddb_scan *s)
     json_decref(s->start_key);
     ddb_page_cleanup(&s->pg);
     buf_cleanup(&s->body);
+    ddb_pagestream_free(s->ps);
+    if (s->spill_fd >= 0)
+        close(s->spill_fd);
     pthread_mutex_destroy(&s->lock);
     free(s->table);
     free(s);

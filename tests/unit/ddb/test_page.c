@@ -88,6 +88,19 @@ Test(page, whitespace_inside_an_item_is_dropped_so_a_line_never_breaks)
     free(got);
 }
 
+Test(page, whitespace_before_a_string_with_an_escape_or_utf8_is_dropped_too)
+{
+    /* (Found by fuzz_pagestream: the whitespace was forgotten when such a string was read, and
+     * the copy kept the newline.) */
+    const char *body = "{\"Items\":[{\n\"a\":{\"S\":\"\\u0041\"},\n\"b\":{\"S\":\"\xc3\xa9\"}}]}";
+    cr_assert_eq(parse(body), DDB_PAGE_OK, "%s", why);
+    cr_assert_eq(pg.n_items, 1);
+    cr_expect(pg.items[0].spaced);
+    char *got = item(body, 0);
+    cr_expect_str_eq(got, "{\"a\":{\"S\":\"\\u0041\"},\"b\":{\"S\":\"\xc3\xa9\"}}");
+    free(got);
+}
+
 Test(page, a_page_larger_than_the_first_span_array_keeps_every_item)
 {
     size_t n = 5000;
