@@ -4,6 +4,9 @@
  *           -> send Scan
  *   answer: settle the estimate with ConsumedCapacity -> hand the page over -> step again from
  *           LastEvaluatedKey, or end
+ *
+ * In the streaming form the answer goes to the spill file as it arrives and "hand the page over"
+ * reads it back through ddb/pagestream.h into the sink.
  */
 #include "ddb/scan.h"
 

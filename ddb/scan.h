@@ -1,6 +1,10 @@
 /* A parallel-scan segment as a state machine on the I/O thread: throttle, Scan, hand the page to
  * the caller, follow LastEvaluatedKey, until the segment is done.
  *
+ * Two forms: the page form holds each answer in memory and hands over the whole page (for tools
+ * and tests: ddb_scan_run); the streaming form (opts->sink, what ddbfs exports with) never holds
+ * an answer, and hands items over one by one as they are read.
+ *
  * Each request's cost is estimated from the throttle's smoothed item size and taken from the
  * table's bucket before it is sent (waiting as a timer when the bucket is short); Limit is chosen
  * so that one request costs about DDB_THROTTLE_REQUEST_S seconds of the budget. The response's
