@@ -99,35 +99,6 @@ unlock:
     return rc;
 }
 
-enum cache_err cache_entry_truncate(struct cache_entry *e, uint64_t size, char *msg,
-                                    size_t msglen)
-{
-    struct cache_store *s = e->s;
-    enum cache_err rc = CACHE_OK;
-    pthread_mutex_lock(&s->mu);
-    if (e->state != CACHE_FILLING || e->writing || e->broken) {
-        rc = CACHE_ESTATE;
-        cache_msg_set(msg, msglen, "snapshot %s: truncate %s", e->key,
-                      e->state != CACHE_FILLING ? "after commit or fail"
-                      : e->writing              ? "during an append"
-                                                : "after a failed append");
-    } else if (size > e->size) {
-        rc = CACHE_EINVAL;
-        cache_msg_set(msg, msglen, "snapshot %s: truncate to %llu bytes of %llu", e->key,
-                      (unsigned long long)size, (unsigned long long)e->size);
-    } else if (size < e->size) {
-        if (ftruncate(e->fd, (off_t)size) != 0) {
-            rc = e->broken = CACHE_EIO;
-            cache_msg_oserr(msg, msglen, errno, "cannot truncate", s, e->name, CACHE_NAME_PART);
-        } else {
-            s->bytes -= e->size - size;
-            e->size = size;
-        }
-    }
-    pthread_mutex_unlock(&s->mu);
-    return rc;
-}
-
 enum cache_err cache_entry_commit(struct cache_entry *e, char *msg, size_t msglen)
 {
     return cache_entry_commit_at(e, 0, msg, msglen);

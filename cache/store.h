@@ -73,10 +73,6 @@ void cache_entry_release(struct cache_entry *e);
 /* Filler side (only the caller that got created = 1). */
 enum cache_err cache_entry_append(struct cache_entry *e, const void *p, size_t n, char *msg,
                                   size_t msglen);
-/* Takes back the bytes appended after the first size ones (size at most what was appended), so
- * that a filler can undo what it appended since a point (a Scan answer cut short half-way). */
-enum cache_err cache_entry_truncate(struct cache_entry *e, uint64_t size, char *msg,
-                                    size_t msglen);
 /* Makes the snapshot complete: flushes, renames the .part file, fixes size and mtime. */
 enum cache_err cache_entry_commit(struct cache_entry *e, char *msg, size_t msglen);
 /* Commit with the given mtime (0: now), for a snapshot whose content equals an earlier one's and

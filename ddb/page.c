@@ -34,8 +34,6 @@ const char *ddb_page_strerror(enum ddb_page_err e)
         return "nested too deep";
     case DDB_PAGE_ENOMEM:
         return "out of memory";
-    case DDB_PAGE_ESTOPPED:
-        return "stopped by the reader";
     }
     return "unknown error";
 }

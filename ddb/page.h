@@ -20,7 +20,6 @@ enum ddb_page_err {
     DDB_PAGE_ESHAPE,  /* JSON, but not a Scan answer */
     DDB_PAGE_EDEPTH,  /* nested deeper than DDB_PAGE_DEPTH_MAX */
     DDB_PAGE_ENOMEM,
-    DDB_PAGE_ESTOPPED, /* a reader's callback refused (ddb/pagestream.h) */
 };
 const char *ddb_page_strerror(enum ddb_page_err e);
 

@@ -5,8 +5,9 @@
  *   answer: settle the estimate with ConsumedCapacity -> hand the page over -> step again from
  *           LastEvaluatedKey, or end
  *
- * In the streaming form the answer goes to the spill file as it arrives and "hand the page over"
- * reads it back through ddb/pagestream.h into the sink.
+ * An answer is never held in memory while it arrives: curl's bytes go to the scan's spill file
+ * (an unnamed file), which is mapped only while the page is read and handed over, on a worker. So
+ * the answers in memory at once are at most the workers', however many scans run.
  */
 #include "ddb/scan.h"
 
@@ -18,18 +19,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "base/limits.h"
 #include "base/log.h"
-#include "ddb/pagestream.h"
 #include "ddb/retry.h"
 
 /* Before the first page, assume large items so that the first request cannot overshoot. */
 #define FIRST_ITEM_SIZE 4096.0
 #define RCU_BYTES 4096.0
 #define BAD_PAGES_MAX 8 /* with workers: cut-short answers in a row before the scan fails */
-#define SPILL_CHUNK (64u << 10) /* streaming: bytes of the spilled answer read back at a time */
 
 struct ddb_scan {
     struct ddb_client *c;
@@ -43,21 +43,15 @@ struct ddb_scan {
     void *ud;
 
     json_t *start_key;           /* ExclusiveStartKey of the next request, new reference or NULL */
-    struct ddb_page pg;          /* the page in hand; its span array is kept from page to page */
     struct ddb_workers *workers; /* borrowed, or NULL: pages are read on the I/O thread */
-    struct buf body;             /* with workers: the answer being read */
     int bad_pages;               /* with workers: answers in a row that were not JSON */
-    double estimate;             /* taken from the bucket for the request in flight */
-    atomic_int cancel;
-
-    /* The streaming form (sink.page_begin set): the answer goes to spill_fd as it arrives (I/O
-     * thread), then through ps to the sink (worker). One answer at a time: the next request is
-     * sent only once the answer in the file has been read. */
-    struct ddb_scan_sink sink;
-    struct ddb_pagestream *ps;
+    /* The answer of the request in flight, as it arrives (I/O thread), then read (worker). The
+     * next request is sent only once the page has been read, so the two never overlap. */
     int spill_fd;
     size_t spilled;  /* bytes of the answer in the file */
     int spill_errno; /* a write failed (EFBIG: the answer is over DDB_RESPONSE_MAX) */
+    double estimate;             /* taken from the bucket for the request in flight */
+    atomic_int cancel;
 
     pthread_mutex_t lock; /* stats, read from other threads */
     struct ddb_scan_stats stats;
@@ -98,7 +92,8 @@ static void protocol_error(struct ddb_scan *s, const char *why)
     finish(s, &e);
 }
 
-/* A local file failed (errno e): the scan ends with DDB_ELOCAL. */
+/* A local file failed (errno e): the scan ends, DDB_ELOCAL (DDB_EPROTOCOL for an answer over
+ * DDB_RESPONSE_MAX). */
 static void local_error(struct ddb_scan *s, int e, const char *what)
 {
     struct ddb_error err;
@@ -115,12 +110,34 @@ static void local_error(struct ddb_scan *s, int e, const char *what)
     finish(s, &err);
 }
 
-/* An answer of n items has been read: settles its cost and counts it. consumed < 0: not
- * reported (the estimate stands). */
-static void account(struct ddb_scan *s, size_t n, double consumed)
+/* The answer's bytes: checked and read in place (ddb/page.h), never made into a tree, then handed
+ * to the page callback. Returns 1 when the scan goes on from s->start_key, 0 when it has ended
+ * (finish ran), -1 when the answer is not JSON (cut short: to be fetched again; nothing done). */
+static int read_page(struct ddb_scan *s, struct ddb_page *pg, const char *body, size_t len,
+                     char *why, size_t whylen)
 {
-    if (consumed < 0)
-        consumed = s->estimate;
+    enum ddb_page_err pe = ddb_page_parse(pg, body, len, why, whylen);
+    if (pe == DDB_PAGE_ESYNTAX)
+        return -1;
+    if (pe != DDB_PAGE_OK) {
+        if (s->th)
+            ddb_throttle_refund(s->th, s->estimate);
+        protocol_error(s, why);
+        return 0;
+    }
+    json_t *next = NULL;
+    if (pg->lek_len) {
+        json_error_t je;
+        next = json_loadb(body + pg->lek_off, pg->lek_len, 0, &je);
+        if (!next) {
+            if (s->th)
+                ddb_throttle_refund(s->th, s->estimate);
+            protocol_error(s, "out of memory reading LastEvaluatedKey");
+            return 0;
+        }
+    }
+    size_t n = pg->n_items;
+    double consumed = pg->consumed >= 0 ? pg->consumed : s->estimate;
     if (s->th) {
         ddb_throttle_settle(s->th, s->estimate, consumed);
         if (n > 0 && consumed > 0)
@@ -132,12 +149,9 @@ static void account(struct ddb_scan *s, size_t n, double consumed)
     s->stats.consumed += consumed;
     s->stats.bytes += consumed / factor(s) * RCU_BYTES;
     pthread_mutex_unlock(&s->lock);
-}
 
-/* After a page was handed over (stop: its callback asked to stop): goes on from next (taken), or
- * ends. Returns 1 when the scan goes on, 0 when it has ended (finish ran). */
-static int advance(struct ddb_scan *s, json_t *next, int stop)
-{
+    struct ddb_scan_page page = {.body = body, .items = pg->items, .n_items = n};
+    int stop = s->page(&page, s->ud);
     json_decref(s->start_key);
     s->start_key = next;
     if (stop || atomic_load(&s->cancel)) {
@@ -151,121 +165,42 @@ static int advance(struct ddb_scan *s, json_t *next, int stop)
     return 1;
 }
 
-/* The answer's bytes: checked and read in place (ddb/page.h), never made into a tree, then handed
- * to the page callback. Returns 1 when the scan goes on from s->start_key, 0 when it has ended
- * (finish ran), -1 when the answer is not JSON (cut short: to be fetched again; nothing done). */
-static int read_page(struct ddb_scan *s, const char *body, size_t len, char *why, size_t whylen)
+/* The answer in the spill file, mapped for read_page (returns as read_page does). */
+static int read_spilled(struct ddb_scan *s, char *why, size_t whylen)
 {
-    enum ddb_page_err pe = ddb_page_parse(&s->pg, body, len, why, whylen);
-    if (pe == DDB_PAGE_ESYNTAX)
-        return -1;
-    if (pe != DDB_PAGE_OK) {
-        if (s->th)
-            ddb_throttle_refund(s->th, s->estimate);
-        protocol_error(s, why);
+    /* page.c wants a NUL byte after the body: the file has one after the answer. */
+    size_t len = s->spilled, maplen = len + 1;
+    ssize_t w;
+    do
+        w = pwrite(s->spill_fd, "", 1, (off_t)len);
+    while (w < 0 && errno == EINTR);
+    if (w != 1) {
+        local_error(s, w < 0 ? errno : EIO, "cannot write to the answer's spill file");
         return 0;
     }
-    json_t *next = NULL;
-    if (s->pg.lek_len) {
-        json_error_t je;
-        next = json_loadb(body + s->pg.lek_off, s->pg.lek_len, 0, &je);
-        if (!next) {
-            if (s->th)
-                ddb_throttle_refund(s->th, s->estimate);
-            protocol_error(s, "out of memory reading LastEvaluatedKey");
-            return 0;
-        }
+    void *m = mmap(NULL, maplen, PROT_READ, MAP_PRIVATE | MAP_POPULATE, s->spill_fd, 0);
+    if (m == MAP_FAILED) {
+        local_error(s, errno, "cannot map the answer's spill file");
+        return 0;
     }
-    size_t n = s->pg.n_items;
-    account(s, n, s->pg.consumed);
-    struct ddb_scan_page page = {.body = body, .items = s->pg.items, .n_items = n};
-    return advance(s, next, s->page(&page, s->ud));
+    /* The span array lives as long as the page: held by the few readers at work, not by every
+     * scan (a 1 MB page has thousands of items). */
+    struct ddb_page pg;
+    ddb_page_init(&pg);
+    int rc = read_page(s, &pg, (const char *)m, len, why, whylen);
+    ddb_page_cleanup(&pg);
+    munmap(m, maplen); /* neither is s's: once the page ends the scan, s may be freed */
+    return rc;
 }
 
-/* The streaming form's answer, from the spill file through the stream reader to the sink. Returns
- * as read_page does; on -1 the sink has been told to take the answer's items back. */
-static int read_spill(struct ddb_scan *s, char *why, size_t whylen)
-{
-    char chunk[SPILL_CHUNK];
-    enum ddb_page_err pe = DDB_PAGE_OK;
-    ddb_pagestream_reset(s->ps);
-    if (s->sink.page_begin(s->ud) != 0) {
-        stopped(s);
-        return 0;
-    }
-    for (size_t off = 0; off < s->spilled && pe == DDB_PAGE_OK;) {
-        size_t want = s->spilled - off < sizeof chunk ? s->spilled - off : sizeof chunk;
-        ssize_t n = pread(s->spill_fd, chunk, want, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            s->sink.page_abort(s->ud);
-            local_error(s, n < 0 ? errno : EIO, "cannot read the answer back from its spill file");
-            return 0;
-        }
-        pe = ddb_pagestream_feed(s->ps, chunk, (size_t)n, why, whylen);
-        off += (size_t)n;
-    }
-    struct ddb_pagestream_result res;
-    if (pe == DDB_PAGE_OK)
-        pe = ddb_pagestream_finish(s->ps, &res, why, whylen);
-    json_t *next = NULL;
-    if (pe == DDB_PAGE_OK && res.lek) {
-        json_error_t je;
-        if (!(next = json_loadb(res.lek, res.lek_len, 0, &je))) {
-            pe = DDB_PAGE_ENOMEM;
-            snprintf(why, whylen, "out of memory reading LastEvaluatedKey");
-        }
-    }
-    if (pe != DDB_PAGE_OK)
-        s->sink.page_abort(s->ud);
-    if (pe == DDB_PAGE_ESYNTAX)
-        return -1;
-    if (pe == DDB_PAGE_ESTOPPED) {
-        stopped(s);
-        return 0;
-    }
-    if (pe != DDB_PAGE_OK) {
-        if (s->th)
-            ddb_throttle_refund(s->th, s->estimate);
-        protocol_error(s, why);
-        return 0;
-    }
-    account(s, res.n_items, res.consumed);
-    return advance(s, next, s->sink.page_end(s->ud, res.n_items));
-}
-
-/* On a worker: the page kept from the I/O thread. The client has taken the answer already, so a
- * cut-short one is fetched again here (a new request from the same key, after a backoff). */
-static void worker_read(struct ddb_scan *s, int rc, const char *why);
-
+/* On a worker: the answer that the I/O thread spilled. The client has taken the answer already,
+ * so a cut-short one is fetched again here (a new request from the same key, after a backoff). */
 static void work_page(void *ud)
 {
     struct ddb_scan *s = ud;
     struct ddb_client *c = s->c;
     char why[256] = "";
-    /* The bytes are taken out of s first: once the page ends the scan, s may be freed. */
-    struct buf body = s->body;
-    buf_init(&s->body, DDB_RESPONSE_MAX);
-    int rc = read_page(s, body.data, body.len, why, sizeof why);
-    ddb_client_recycle(c, &body);
-    worker_read(s, rc, why);
-}
-
-/* On a worker: the answer in the spill file (the streaming form). */
-static void work_spill(void *ud)
-{
-    struct ddb_scan *s = ud;
-    char why[256] = "";
-    int rc = read_spill(s, why, sizeof why);
-    worker_read(s, rc, why);
-}
-
-/* On a worker, after an answer was read (rc as read_page's): the next request, or the same one
- * again after a backoff when the answer was cut short. */
-static void worker_read(struct ddb_scan *s, int rc, const char *why)
-{
-    struct ddb_client *c = s->c;
+    int rc = read_spilled(s, why, sizeof why);
     if (rc == 0)
         return; /* ended: s may be freed already */
     if (rc > 0) {
@@ -293,8 +228,8 @@ static void worker_read(struct ddb_scan *s, int rc, const char *why)
     }
 }
 
-/* The streaming form, on the I/O thread: each attempt's answer is written to the spill file from
- * its first byte as it arrives (nothing of it is kept in memory). */
+/* On the I/O thread: each attempt's answer goes to the spill file from its first byte as it
+ * arrives. */
 static void spill_begin(void *ud)
 {
     struct ddb_scan *s = ud;
@@ -325,7 +260,7 @@ static void spill_bytes(const char *p, size_t n, void *ud)
     }
 }
 
-/* An unnamed 0600 file in dir for the answers of one scan, or -1 with err filled. */
+/* An unnamed 0600 file in dir, or -1 with err filled. */
 static int spill_open(const char *dir, struct ddb_error *err)
 {
     if (!dir) {
@@ -350,9 +285,9 @@ static int spill_open(const char *dir, struct ddb_error *err)
     return fd;
 }
 
-/* The client's answer, on the I/O thread. With workers, the bytes are kept and read there, so that
- * the I/O thread goes back to moving bytes; else they are read here, and a cut-short answer (-1)
- * is retried by the client. */
+/* The client's answer (its bytes in the spill file), on the I/O thread. With workers the page is
+ * read there, so that the I/O thread goes back to moving bytes; else here, and a cut-short answer
+ * (-1) is retried by the client. */
 static int on_page(struct buf *body, const struct ddb_error *err, char *why, size_t whylen,
                    void *ud)
 {
@@ -369,32 +304,14 @@ static int on_page(struct buf *body, const struct ddb_error *err, char *why, siz
         finish(s, &e);
         return 0;
     }
-    if (s->sink.page_begin) {
-        if (s->spill_errno) {
-            local_error(s, s->spill_errno, "cannot spill the answer to a file");
-            return 0;
-        }
-        if (s->workers && ddb_workers_submit(s->workers, work_spill, s) == 0)
-            return 0;
-        int rc = read_spill(s, why, whylen);
-        if (rc < 0)
-            return -1;
-        if (rc > 0)
-            step(s);
+    if (s->spill_errno) {
+        local_error(s, s->spill_errno, "cannot write the answer to its spill file");
         return 0;
     }
-    if (s->workers) {
-        struct buf mine = s->body;
-        s->body = *body;
-        *body = mine;
-        if (ddb_workers_submit(s->workers, work_page, s) == 0)
-            return 0;
-        /* Stopping: read it here. */
-        mine = s->body;
-        s->body = *body;
-        *body = mine;
-    }
-    int rc = read_page(s, body->data, body->len, why, whylen);
+    if (s->workers && ddb_workers_submit(s->workers, work_page, s) == 0)
+        return 0;
+    /* No workers, or they are stopping: read it here. */
+    int rc = read_spilled(s, why, whylen);
     if (rc < 0)
         return -1;
     if (rc > 0)
@@ -454,14 +371,8 @@ static void step(void *ud)
         json_object_set_new(req, "ConsistentRead", json_true());
     if (s->start_key)
         json_object_set(req, "ExclusiveStartKey", s->start_key);
-    int rc;
-    if (s->sink.page_begin) {
-        struct ddb_client_stream st = {.begin = spill_begin, .bytes = spill_bytes};
-        rc = ddb_client_call_stream(s->c, "Scan", req, &st, on_page, s, &e);
-    } else {
-        rc = ddb_client_call_raw(s->c, "Scan", req, on_page, s, &e);
-    }
-    if (rc != 0) {
+    struct ddb_client_stream st = {.begin = spill_begin, .bytes = spill_bytes};
+    if (ddb_client_call_stream(s->c, "Scan", req, &st, on_page, s, &e) != 0) {
         if (s->th)
             ddb_throttle_refund(s->th, s->estimate);
         finish(s, &e);
@@ -496,24 +407,12 @@ struct ddb_scan *ddb_scan_start(struct ddb_client *c, const struct ddb_scan_opts
     s->ud = ud;
     atomic_init(&s->cancel, 0);
     pthread_mutex_init(&s->lock, NULL);
-    ddb_page_init(&s->pg);
     s->workers = opts->workers;
-    buf_init(&s->body, DDB_RESPONSE_MAX);
-    s->spill_fd = -1;
-    if (opts->sink) {
-        s->sink = *opts->sink;
-        struct ddb_pagestream_sink ps = {.item_begin = s->sink.item_begin,
-                                         .item_bytes = s->sink.item_bytes,
-                                         .item_end = s->sink.item_end};
-        if (!(s->ps = ddb_pagestream_new(&ps, ud))) {
-            ddb_error_set(err, DDB_ENOMEM, "out of memory");
-            ddb_scan_free(s);
-            return NULL;
-        }
-        if ((s->spill_fd = spill_open(opts->spill_dir, err)) < 0) {
-            ddb_scan_free(s);
-            return NULL;
-        }
+    if ((s->spill_fd = spill_open(opts->spill_dir, err)) < 0) {
+        pthread_mutex_destroy(&s->lock);
+        free(s->table);
+        free(s);
+        return NULL;
     }
     /* Everything after this runs on the I/O thread. */
     if (ddb_client_timer(c, 0, step, s) != 0) {
@@ -541,11 +440,7 @@ void ddb_scan_free(struct ddb_scan *s)
     if (!s)
         return;
     json_decref(s->start_key);
-    ddb_page_cleanup(&s->pg);
-    buf_cleanup(&s->body);
-    ddb_pagestream_free(s->ps);
-    if (s->spill_fd >= 0)
-        close(s->spill_fd);
+    close(s->spill_fd);
     pthread_mutex_destroy(&s->lock);
     free(s->table);
     free(s);

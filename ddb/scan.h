@@ -1,10 +1,6 @@
 /* A parallel-scan segment as a state machine on the I/O thread: throttle, Scan, hand the page to
  * the caller, follow LastEvaluatedKey, until the segment is done.
  *
- * Two forms: the page form holds each answer in memory and hands over the whole page (for tools
- * and tests: ddb_scan_run); the streaming form (opts->sink, what ddbfs exports with) never holds
- * an answer, and hands items over one by one as they are read.
- *
  * Each request's cost is estimated from the throttle's smoothed item size and taken from the
  * table's bucket before it is sent (waiting as a timer when the bucket is short); Limit is chosen
  * so that one request costs about DDB_THROTTLE_REQUEST_S seconds of the budget. The response's
@@ -19,27 +15,6 @@
 #include "ddb/work.h"
 #include "ddb/throttle.h"
 
-/* Streaming form (opts->sink): where the items of each answer go, without the answer ever being
- * held in memory. The answer is spilled to a file as it arrives (opts->spill_dir) and read back
- * once it has come whole, in small chunks through ddb/pagestream.h, on a worker (or the I/O
- * thread without workers). For each answer:
- *
- *   page_begin, then per item item_begin, item_bytes (compacted, never a newline; one or more
- *   calls), item_end; then page_end when the answer was valid and whole, or page_abort when it
- *   was not (cut short, Count wrong...): the items given since page_begin are then to be taken
- *   back, as the answer is fetched again or the scan fails.
- *
- * Each returns 0 to go on; non-zero (except page_abort's, void) stops the scan, which then ends
- * with DDB_ECANCELED as when the page callback stops it. All get the ud of ddb_scan_start. */
-struct ddb_scan_sink {
-    int (*page_begin)(void *ud);
-    int (*item_begin)(void *ud);
-    int (*item_bytes)(void *ud, const char *p, size_t n);
-    int (*item_end)(void *ud);
-    int (*page_end)(void *ud, size_t n_items);
-    void (*page_abort)(void *ud);
-};
-
 struct ddb_scan_opts {
     const char *table;           /* copied */
     unsigned segment;            /* 0 .. total_segments-1 */
@@ -50,10 +25,8 @@ struct ddb_scan_opts {
     /* Borrowed, may be NULL. With workers, each page is checked and handed to the page callback on
      * a worker thread, not on the I/O thread (pages of one scan still one at a time, in order). */
     struct ddb_workers *workers;
-    /* Borrowed, may be NULL: the streaming form (then ddb_scan_start's page may be NULL). */
-    const struct ddb_scan_sink *sink;
-    /* With sink: the directory of the spill file (an unnamed 0600 file, O_TMPFILE; NULL: $TMPDIR
-     * or /tmp). */
+    /* The directory of the scan's spill file, where each answer is written as it arrives (an
+     * unnamed 0600 file, O_TMPFILE); NULL: $TMPDIR or /tmp. Copied at start. */
     const char *spill_dir;
 };
 

@@ -71,9 +71,7 @@ struct fs_segment {
     struct cache_entry *filling; /* held by the filler */
     struct ddb_scan *scan;
     void *gz;                   /* z_stream when format=json.gz */
-    void *gz_mark;              /* its copy at the start of the answer being stored */
-    uint64_t mark;              /* the snapshot's size then */
-    struct buf out;             /* lines on their way to the cache (at most ~64 KB) */
+    struct buf out;             /* a page's lines before they go to the cache */
     int failed;                 /* a cache_err that stopped the scan */
     char *fail_msg;             /* why (owned), for those who wait for the snapshot */
     double consumed;            /* capacity reported by the pages so far (for log_throttle) */

@@ -130,36 +130,6 @@ void fs_progress_fill_start(struct fs_segment *s)
     }
 }
 
-void fs_progress_fill_mark(struct fs_segment *s)
-{
-    struct fs_seg_progress *p = &s->prog;
-    if (p->sha) {
-        if (!p->sha_mark)
-            p->sha_mark = EVP_MD_CTX_new();
-        if (p->sha_mark && EVP_MD_CTX_copy_ex(p->sha_mark, p->sha) != 1) {
-            EVP_MD_CTX_free(p->sha_mark);
-            p->sha_mark = NULL;
-        }
-    }
-    pthread_mutex_lock(&s->t->lock);
-    p->bytes_mark = p->bytes;
-    pthread_mutex_unlock(&s->t->lock);
-}
-
-void fs_progress_fill_rollback(struct fs_segment *s)
-{
-    struct fs_seg_progress *p = &s->prog;
-    if (p->sha && (!p->sha_mark || EVP_MD_CTX_copy_ex(p->sha, p->sha_mark) != 1)) {
-        /* No copy to go back to: no checksum for this snapshot (its mtime is then new). */
-        EVP_MD_CTX_free(p->sha);
-        p->sha = NULL;
-    }
-    pthread_mutex_lock(&s->t->lock);
-    s->t->prog.scanned_bytes -= (double)(p->bytes - p->bytes_mark);
-    p->bytes = p->bytes_mark;
-    pthread_mutex_unlock(&s->t->lock);
-}
-
 void fs_progress_fill_bytes(struct fs_segment *s, const void *data, size_t n)
 {
     if (s->prog.sha)
@@ -400,10 +370,10 @@ time_t fs_progress_fill_mtime(struct fs_segment *s)
 void fs_progress_fill_end(struct fs_segment *s, struct cache_entry *e, int ok)
 {
     struct fs_table *t = s->t;
-    EVP_MD_CTX_free(s->prog.sha); /* NULL: no-op */
-    s->prog.sha = NULL;
-    EVP_MD_CTX_free(s->prog.sha_mark);
-    s->prog.sha_mark = NULL;
+    if (s->prog.sha) {
+        EVP_MD_CTX_free(s->prog.sha);
+        s->prog.sha = NULL;
+    }
     uint64_t size = 0;
     time_t mtime = 0;
     if (ok && cache_entry_wait(e, 0, &size, &mtime, NULL, 0) != CACHE_OK)

@@ -43,8 +43,6 @@ struct fs_seg_progress {
     double started;  /* monotonic */
     struct fs_rate rate;
     void *sha; /* EVP_MD_CTX of the running scan (I/O thread only, not under the lock) */
-    void *sha_mark;      /* its copy at the start of the answer being stored, and: */
-    uint64_t bytes_mark; /* bytes then */
     struct fs_digest digest; /* the last complete snapshot's */
 };
 
@@ -81,10 +79,6 @@ void fs_progress_fill_start(struct fs_segment *s);
 void fs_progress_fill_bytes(struct fs_segment *s, const void *p, size_t n);
 /* A page of n items was stored; consumed: the scan's capacity so far. May log a progress line. */
 void fs_progress_fill_page(struct fs_segment *s, size_t n, double consumed);
-/* The start of an answer whose bytes may have to be taken back (mark), and taking them back:
- * the checksum and the byte counts return to what they were at the mark. */
-void fs_progress_fill_mark(struct fs_segment *s);
-void fs_progress_fill_rollback(struct fs_segment *s);
 /* The scan read everything: finishes the checksum. Returns the mtime the snapshot must keep
  * (the previous snapshot's, when the content is the same), or 0 for now. */
 time_t fs_progress_fill_mtime(struct fs_segment *s);

@@ -1,7 +1,7 @@
 /* Segment snapshots: a background Scan of segment i of N writes `{"Item":{...}}` lines (gzipped
  * for format=json.gz) into a cache entry, which becomes complete (exact size, fixed mtime) when the
- * scan ends. The sink and done callbacks run on a page worker (fs->workers), or on the I/O thread
- * without them; a segment's answers come one at a time. */
+ * scan ends. The page and done callbacks run on a page worker (fs->workers), or on the I/O thread
+ * without them; a segment's pages come one at a time. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,11 +67,6 @@ static void gz_end(struct fs_segment *s)
         free(s->gz);
         s->gz = NULL;
     }
-    if (s->gz_mark) {
-        deflateEnd(s->gz_mark);
-        free(s->gz_mark);
-        s->gz_mark = NULL;
-    }
 }
 
 static void kick(struct fs_table *t);
@@ -98,125 +93,67 @@ static void set_failed(struct fs_segment *s, enum cache_err ce, const char *why)
         s->fail_msg = NULL;
 }
 
-/* The scan's items, as they are read from each answer (ddb/scan.h, streaming form), become lines
- * in the native export's shape ({"Item":...}\n, the item's bytes as DynamoDB sent them,
- * compacted), stored through s->out in pieces of about LINES_CHUNK, so that a segment holds little
- * memory however large its pages. Each answer starts at a mark (the snapshot's size, the checksum,
- * the gzip state) that a cut-short answer goes back to before it is fetched again. */
+/* The page's lines, in the native export's shape ({"Item":...}\n, the item's bytes as DynamoDB
+ * sent them), stored through s->out in pieces of at most LINES_CHUNK so that a segment's buffer
+ * stays small however large the page. */
 #define LINES_CHUNK (64u << 10)
-
-/* Stores what s->out holds. 0, or 1 with the snapshot failed (the scan then stops). */
-static int flush_out(struct fs_segment *s)
+static enum cache_err page_lines(struct fs_segment *s, const struct ddb_scan_page *page, char *msg,
+                                 size_t msglen)
 {
-    if (!s->out.len)
-        return 0;
-    char msg[DDB_ERRMSG_MAX] = "";
-    enum cache_err ce = store(s, s->out.data, s->out.len, 0, msg, sizeof msg);
+    static const char head[] = "{\"Item\":", tail[] = "}\n";
     buf_reset(&s->out);
-    if (ce != CACHE_OK) {
-        set_failed(s, ce, msg);
-        return 1;
-    }
-    return 0;
-}
-
-static int out_add(struct fs_segment *s, const char *p, size_t n)
-{
-    if (buf_add(&s->out, p, n) != BUF_OK) {
-        set_failed(s, CACHE_ENOMEM, "out of memory");
-        return 1;
-    }
-    return s->out.len >= LINES_CHUNK ? flush_out(s) : 0;
-}
-
-static int on_page_begin(void *ud)
-{
-    struct fs_segment *s = ud;
-    if (flush_out(s))
-        return 1;
-    cache_entry_state(s->filling, &s->mark);
-    fs_progress_fill_mark(s);
-    if (s->gz) {
-        if (!s->gz_mark && !(s->gz_mark = calloc(1, sizeof(z_stream)))) {
-            set_failed(s, CACHE_ENOMEM, "out of memory");
-            return 1;
+    for (size_t i = 0; i < page->n_items; i++) {
+        const struct ddb_page_span *sp = &page->items[i];
+        size_t need = sizeof head - 1 + sp->len + sizeof tail - 1;
+        if (s->out.len && s->out.len + need > LINES_CHUNK) {
+            enum cache_err ce = store(s, s->out.data, s->out.len, 0, msg, msglen);
+            if (ce)
+                return ce;
+            buf_reset(&s->out);
         }
-        deflateEnd(s->gz_mark); /* Z_STREAM_ERROR on a zeroed stream: harmless */
-        if (deflateCopy(s->gz_mark, s->gz) != Z_OK) {
-            free(s->gz_mark);
-            s->gz_mark = NULL;
-            set_failed(s, CACHE_ENOMEM, "out of memory copying the gzip state");
-            return 1;
+        if (buf_reserve(&s->out, need) != BUF_OK) {
+            snprintf(msg, msglen, "an item of %zu bytes does not fit in memory", sp->len);
+            return CACHE_ENOMEM;
         }
+        char *o = s->out.data + s->out.len;
+        memcpy(o, head, sizeof head - 1);
+        o += sizeof head - 1;
+        o += ddb_page_item_copy(page->body, sp, o);
+        memcpy(o, tail, sizeof tail - 1);
+        o += sizeof tail - 1;
+        s->out.len = (size_t)(o - s->out.data);
+        s->out.data[s->out.len] = '\0';
     }
-    return 0;
+    return s->out.len ? store(s, s->out.data, s->out.len, 0, msg, msglen) : CACHE_OK;
 }
 
-static int on_item_begin(void *ud)
-{
-    static const char head[] = "{\"Item\":";
-    return out_add(ud, head, sizeof head - 1);
-}
-
-static int on_item_bytes(void *ud, const char *p, size_t n)
-{
-    return out_add(ud, p, n);
-}
-
-static int on_item_end(void *ud)
-{
-    static const char tail[] = "}\n";
-    return out_add(ud, tail, sizeof tail - 1);
-}
-
-static void on_page_abort(void *ud)
-{
-    struct fs_segment *s = ud;
-    char msg[DDB_ERRMSG_MAX] = "";
-    buf_reset(&s->out);
-    if (s->failed)
-        return; /* the snapshot is failed anyway */
-    enum cache_err ce = cache_entry_truncate(s->filling, s->mark, msg, sizeof msg);
-    if (ce != CACHE_OK) {
-        set_failed(s, ce, msg);
-        return;
-    }
-    fs_progress_fill_rollback(s);
-    if (s->gz) {
-        z_stream *z = s->gz;
-        deflateEnd(z);
-        if (deflateCopy(z, s->gz_mark) != Z_OK) {
-            free(s->gz);
-            s->gz = NULL;
-            set_failed(s, CACHE_ENOMEM, "out of memory restoring the gzip state");
-        }
-    }
-}
-
-static int on_page_end(void *ud, size_t n_items)
+static int on_page(const struct ddb_scan_page *page, void *ud)
 {
     struct fs_segment *s = ud;
     struct fs_table *t = s->t;
+    char msg[DDB_ERRMSG_MAX] = "";
+    enum cache_err ce = page_lines(s, page, msg, sizeof msg);
+    /* Its lines are stored: the buffer goes back, so that memory follows the pages being read,
+     * not the segments being scanned. */
+    buf_cleanup(&s->out);
+    buf_init(&s->out, DDB_RESPONSE_MAX);
+    if (ce != CACHE_OK) {
+        set_failed(s, ce, msg);
+        return 1;
+    }
     struct ddb_scan_stats ps;
     ddb_scan_get_stats(scan_of(s), &ps);
-    fs_progress_fill_page(s, n_items, ps.consumed);
+    fs_progress_fill_page(s, page->n_items, ps.consumed);
     if (t->fs->opts.log_throttle) {
+        struct ddb_scan_stats st;
+        ddb_scan_get_stats(scan_of(s), &st);
         log_info("throttle: table=%s segment=%u/%u consumed=%.1f t=%.3f items=%zu", t->name,
-                 s->index, t->nseg, ps.consumed - s->consumed, ddb_client_now(t->fs->client),
-                 n_items);
-        s->consumed = ps.consumed;
+                 s->index, t->nseg, st.consumed - s->consumed, ddb_client_now(t->fs->client),
+                 page->n_items);
+        s->consumed = st.consumed;
     }
     return 0;
 }
-
-static const struct ddb_scan_sink sink = {
-    .page_begin = on_page_begin,
-    .item_begin = on_item_begin,
-    .item_bytes = on_item_bytes,
-    .item_end = on_item_end,
-    .page_end = on_page_end,
-    .page_abort = on_page_abort,
-};
 
 static void on_done(const struct ddb_error *err, void *ud)
 {
@@ -226,7 +163,7 @@ static void on_done(const struct ddb_error *err, void *ud)
     struct ddb_scan *scan = scan_of(s);
     struct ddb_scan_stats st;
     ddb_scan_get_stats(scan, &st);
-    if (err->code == DDB_OK && !s->failed && !flush_out(s)) {
+    if (err->code == DDB_OK && !s->failed) {
         enum cache_err ce = store(s, NULL, 0, 1, msg, sizeof msg);
         if (!ce)
             ce = cache_entry_commit_at(s->filling, fs_progress_fill_mtime(s), msg, sizeof msg);
@@ -292,13 +229,12 @@ static void start_fill(struct fs_table *t, unsigned i, struct cache_entry *e)
         .consistent_read = fs->opts.consistent_read,
         .throttle = &t->read_bucket,
         .workers = fs->workers,
-        .sink = &sink,
         .spill_dir = fs->cache_dir,
     };
     struct ddb_error err;
     ddb_error_clear(&err);
     if (!s->failed)
-        s->scan = ddb_scan_start(fs->client, &so, NULL, on_done, s, &err);
+        s->scan = ddb_scan_start(fs->client, &so, on_page, on_done, s, &err);
     int started = s->scan != NULL; /* once unlocked, on_done may run and clear s->scan */
     pthread_mutex_unlock(&t->lock);
     if (started)

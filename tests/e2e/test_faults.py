@@ -379,8 +379,9 @@ class UnderFaults(unittest.TestCase):
         self.check_alone("truncate")
 
     def test_a_gzip_export_survives_answers_cut_short_and_its_manifest_matches_the_files(self):
-        # Answers are read as they arrive: the items of a cut answer are already in the snapshot
-        # (gzipped, checksummed) when the cut is seen, and must be taken back exactly.
+        # Answers go through a spill file: a cut one (reset half-way, or a well-formed 200 whose
+        # JSON is cut) must be spilled again from its first byte and never reach the gzipped,
+        # checksummed snapshot.
         rules = [{"fault": "truncate", "every": 3, "op": "Scan"},
                  {"fault": "reset_mid", "every": 4, "op": "Scan"}]
         self.proxy.configure(rules)

@@ -752,42 +752,6 @@ Test(store, calls_in_the_wrong_state_are_refused)
     cache_store_close(s);
 }
 
-Test(store, truncate_takes_back_what_was_appended_since_a_point_and_the_budget_with_it)
-{
-    struct cache_store *s = open_store(100, 0);
-    int created;
-    enum cache_err err;
-    char msg[MSG] = "";
-    struct cache_entry *e = cache_entry_acquire(s, "t", &created, &err);
-    cr_assert_eq(cache_entry_append(e, "page one\n", 9, msg, sizeof msg), CACHE_OK, "%s", msg);
-    cr_assert_eq(cache_entry_append(e, "page two, cut sh", 16, msg, sizeof msg), CACHE_OK);
-    cr_assert_eq(cache_entry_truncate(e, 26, msg, sizeof msg), CACHE_EINVAL, "past the end");
-    cr_assert_eq(cache_entry_truncate(e, 9, msg, sizeof msg), CACHE_OK, "%s", msg);
-    uint64_t size = 0;
-    cr_assert_eq(cache_entry_state(e, &size), CACHE_FILLING);
-    cr_assert_eq(size, 9);
-    struct cache_stats st;
-    cache_store_get_stats(s, &st);
-    cr_assert_eq(st.bytes, 9, "the bytes taken back are given back to cache_size");
-    /* 91 bytes fit again in the 100 of the store. */
-    char big[91];
-    memset(big, 'x', sizeof big);
-    cr_assert_eq(cache_entry_append(e, big, sizeof big, msg, sizeof msg), CACHE_OK, "%s", msg);
-    cr_assert_eq(cache_entry_truncate(e, 9, msg, sizeof msg), CACHE_OK, "%s", msg);
-    cr_assert_eq(cache_entry_append(e, "page two\n", 9, msg, sizeof msg), CACHE_OK);
-    cr_assert_eq(cache_entry_truncate(e, 18, msg, sizeof msg), CACHE_OK, "to the size: nothing");
-    cr_assert_eq(cache_entry_commit(e, msg, sizeof msg), CACHE_OK, "%s", msg);
-    cr_assert_eq(cache_entry_truncate(e, 0, msg, sizeof msg), CACHE_ESTATE, "after the commit");
-    cache_entry_release(e);
-    expect_content(s, "t", "page one\npage two\n");
-    struct stat sb;
-    char path[512];
-    snprintf(path, sizeof path, "%s/t", dir);
-    cr_assert_eq(stat(path, &sb), 0);
-    cr_assert_eq(sb.st_size, 18, "the file holds no bytes past the snapshot");
-    cache_store_close(s);
-}
-
 Test(store, a_second_store_on_the_same_directory_is_refused)
 {
     struct cache_store *s = open_store(0, 0);

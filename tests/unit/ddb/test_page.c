@@ -90,7 +90,7 @@ Test(page, whitespace_inside_an_item_is_dropped_so_a_line_never_breaks)
 
 Test(page, whitespace_before_a_string_with_an_escape_or_utf8_is_dropped_too)
 {
-    /* (Found by fuzz_pagestream: the whitespace was forgotten when such a string was read, and
+    /* (Found by fuzzing an incremental reader against this one: the whitespace was forgotten when such a string was read, and
      * the copy kept the newline.) */
     const char *body = "{\"Items\":[{\n\"a\":{\"S\":\"\\u0041\"},\n\"b\":{\"S\":\"\xc3\xa9\"}}]}";
     cr_assert_eq(parse(body), DDB_PAGE_OK, "%s", why);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ddb/scan.h"
 #include "ddb/throttle.h"
@@ -87,6 +88,9 @@ static int on_page(const struct ddb_scan_page *page, void *ud)
         cr_assert_not_null(it, "item %zu of the page is not JSON", i);
         char *k = fake_ddb_key_of(bed.ft, it);
         cr_assert_not_null(k);
+        json_t *stored = fake_ddb_get(bed.ft, k);
+        cr_assert(json_equal(it, stored), "item %s is not the one stored", k);
+        json_decref(stored);
         json_array_append_new(r->keys, json_string(k));
         free(k);
         json_decref(it);
@@ -491,229 +495,42 @@ Test(scan, a_worker_pool_refuses_work_once_stopped_and_runs_what_it_had)
     ddb_workers_free(w);
 }
 
-/* ---- the streaming form: answers spilled to a file, items handed out as they are read ---- */
-
-struct rec {
-    struct run run;
-    struct buf item;  /* the item being handed out */
-    json_t *page;     /* the items of the answer being read (taken back on abort) */
-    long aborts;
-    long stop_items;  /* item_end returns 1 at this many items in all; 0: never */
-    long items_seen;
-};
-
-static void rec_init(struct rec *r)
-{
-    run_init(&r->run);
-    buf_init(&r->item, 1u << 24);
-    r->page = NULL;
-    r->aborts = r->stop_items = r->items_seen = 0;
-}
-
-static void rec_cleanup(struct rec *r)
-{
-    buf_cleanup(&r->item);
-    json_decref(r->page);
-    run_cleanup(&r->run);
-}
-
-static void on_right_thread(struct rec *r)
-{
-    if (r->run.workers)
-        cr_assert(ddb_workers_on_worker(r->run.workers), "called off the workers");
-    else
-        cr_assert(ddb_client_on_io_thread(bed.client), "called off the I/O thread");
-}
-
-static int s_page_begin(void *ud)
-{
-    struct rec *r = ud;
-    on_right_thread(r);
-    cr_assert_null(r->page, "page_begin before the last page ended or was aborted");
-    r->page = json_array();
-    return 0;
-}
-
-static int s_item_begin(void *ud)
-{
-    struct rec *r = ud;
-    cr_assert_not_null(r->page, "an item outside a page");
-    buf_reset(&r->item);
-    return 0;
-}
-
-static int s_item_bytes(void *ud, const char *p, size_t n)
-{
-    struct rec *r = ud;
-    cr_assert_gt(n, 0);
-    cr_assert_null(memchr(p, '\n', n), "a newline in an item's bytes");
-    cr_assert_eq(buf_add(&r->item, p, n), BUF_OK);
-    return 0;
-}
-
-static int s_item_end(void *ud)
-{
-    struct rec *r = ud;
-    json_array_append_new(r->page, json_stringn(r->item.data, r->item.len));
-    r->items_seen++;
-    return r->stop_items && r->items_seen >= r->stop_items;
-}
-
-static void s_page_abort(void *ud)
-{
-    struct rec *r = ud;
-    on_right_thread(r);
-    cr_assert_not_null(r->page, "page_abort without page_begin");
-    json_decref(r->page);
-    r->page = NULL;
-    r->aborts++;
-}
-
-static int s_page_end(void *ud, size_t n_items)
-{
-    struct rec *r = ud;
-    on_right_thread(r);
-    cr_assert_not_null(r->page, "page_end without page_begin");
-    cr_assert_eq(json_array_size(r->page), n_items);
-    size_t i;
-    json_t *v;
-    json_array_foreach(r->page, i, v)
-    {
-        json_error_t je;
-        json_t *it = json_loads(json_string_value(v), 0, &je);
-        cr_assert_not_null(it, "item %zu is not JSON: %s", i, je.text);
-        char *k = fake_ddb_key_of(bed.ft, it);
-        cr_assert_not_null(k);
-        json_t *stored = fake_ddb_get(bed.ft, k);
-        cr_assert(json_equal(it, stored), "item %s differs from the stored one", k);
-        json_decref(stored);
-        json_array_append_new(r->run.keys, json_string(k));
-        free(k);
-        json_decref(it);
-    }
-    json_decref(r->page);
-    r->page = NULL;
-    r->run.pages++;
-    return 0;
-}
-
-static const struct ddb_scan_sink rec_sink = {
-    .page_begin = s_page_begin,
-    .item_begin = s_item_begin,
-    .item_bytes = s_item_bytes,
-    .item_end = s_item_end,
-    .page_end = s_page_end,
-    .page_abort = s_page_abort,
-};
-
-static struct ddb_scan *start_stream(struct ddb_scan_opts *o, struct rec *r)
-{
-    struct ddb_error err;
-    ddb_error_clear(&err);
-    o->sink = &rec_sink;
-    struct ddb_scan *s = ddb_scan_start(bed.client, o, NULL, on_done, r, &err);
-    cr_assert_not_null(s, "ddb_scan_start: %s", err.message);
-    return s;
-}
-
-Test(scan, streamed_answers_hand_out_every_item_once_in_order_with_its_exact_content)
-{
-    fill(400, 300);
-    struct ddb_error err;
-    ddb_error_clear(&err);
-    struct ddb_workers *w = ddb_workers_new(2, &err);
-    cr_assert_not_null(w, "%s", err.message);
-    struct rec r[3];
-    struct ddb_scan *s[3];
-    for (unsigned i = 0; i < 3; i++) {
-        struct ddb_scan_opts o = {
-            .table = "t", .segment = i, .total_segments = 3, .limit = 40, .workers = w};
-        rec_init(&r[i]);
-        r[i].run.workers = w;
-        s[i] = start_stream(&o, &r[i]);
-    }
-    for (unsigned i = 0; i < 3; i++) {
-        run_wait(&r[i].run);
-        cr_assert_eq(r[i].run.err.code, DDB_OK, "segment %u: %s", i, r[i].run.err.message);
-        json_t *want = fake_ddb_segment_keys(bed.ft, i, 3);
-        cr_expect(json_equal(r[i].run.keys, want), "segment %u: %zu keys of %zu, or out of order",
-                  i, json_array_size(r[i].run.keys), json_array_size(want));
-        cr_expect_gt(r[i].run.pages, 2);
-        cr_expect_eq(r[i].aborts, 0);
-        json_decref(want);
-        ddb_scan_free(s[i]);
-        rec_cleanup(&r[i]);
-    }
-    ddb_workers_free(w);
-}
-
-/* Both with workers (the scan fetches the cut answer again) and without (the client does): the
- * items read from the cut answer are taken back, and every item is handed out once. */
-static void stream_cut_first(int with_workers)
-{
-    fill(100, 20);
-    fake_transport_set_responder(bed.ft, cut_first, NULL);
-    struct ddb_error err;
-    ddb_error_clear(&err);
-    struct ddb_workers *w = with_workers ? ddb_workers_new(1, &err) : NULL;
-    cr_assert(!with_workers || w, "%s", err.message);
-    struct ddb_scan_opts o = {
-        .table = "t", .segment = 0, .total_segments = 1, .limit = 30, .workers = w};
-    struct rec r;
-    rec_init(&r);
-    r.run.workers = w;
-    struct ddb_scan *s = start_stream(&o, &r);
-    run_wait(&r.run);
-    cr_assert_eq(r.run.err.code, DDB_OK, "scan: %s", r.run.err.message);
-    json_t *want = fake_ddb_segment_keys(bed.ft, 0, 1);
-    cr_expect(json_equal(r.run.keys, want), "%zu keys of %zu", json_array_size(r.run.keys),
-              json_array_size(want));
-    cr_expect_eq(r.aborts, 1, "the cut answer was not taken back");
-    cr_expect_gt(r.items_seen, 100, "no item of the cut answer was handed out before the cut");
-    cr_expect_eq(scan_requests(), (size_t)r.run.pages + 1, "the cut page was not asked again");
-    json_decref(want);
-    ddb_scan_free(s);
-    rec_cleanup(&r);
-    ddb_workers_free(w);
-}
-
-Test(scan, with_workers_a_streamed_answer_cut_short_is_taken_back_and_fetched_again)
-{
-    stream_cut_first(1);
-}
-
-Test(scan, without_workers_a_streamed_answer_cut_short_is_taken_back_and_retried)
-{
-    stream_cut_first(0);
-}
-
-Test(scan, a_sink_that_says_stop_ends_the_streamed_scan_canceled)
-{
-    fill(100, 20);
-    struct ddb_scan_opts o = {.table = "t", .segment = 0, .total_segments = 1, .limit = 30};
-    struct rec r;
-    rec_init(&r);
-    r.stop_items = 45;
-    struct ddb_scan *s = start_stream(&o, &r);
-    run_wait(&r.run);
-    cr_expect_eq(r.run.err.code, DDB_ECANCELED, "%s", r.run.err.message);
-    cr_expect_eq(r.run.pages, 1, "the answer stopped in was ended");
-    cr_expect_eq(r.aborts, 1, "the answer stopped in was not taken back");
-    cr_expect_eq(scan_requests(), 2);
-    ddb_scan_free(s);
-    rec_cleanup(&r);
-}
+/* ---- the spill file ---- */
 
 Test(scan, a_spill_directory_that_cannot_be_used_fails_the_start_naming_it)
 {
     struct ddb_scan_opts o = {.table = "t", .segment = 0, .total_segments = 1,
-                              .spill_dir = "/nonexistent/ddbfs-spill", .sink = &rec_sink};
+                              .spill_dir = "/nonexistent/ddbfs-spill"};
     struct ddb_error err;
     ddb_error_clear(&err);
-    struct rec r;
-    rec_init(&r);
-    cr_expect_null(ddb_scan_start(bed.client, &o, NULL, on_done, &r, &err));
+    struct run r;
+    run_init(&r);
+    cr_expect_null(ddb_scan_start(bed.client, &o, on_page, on_done, &r, &err));
     cr_expect_eq(err.code, DDB_ELOCAL);
     cr_expect(strstr(err.message, "/nonexistent/ddbfs-spill") != NULL, "%s", err.message);
-    rec_cleanup(&r);
+    run_cleanup(&r);
+}
+
+/* Answers of every size, in a spill directory of the test's: the items come back exact whatever
+ * the fake's cuts of the body (a byte or two among them), and the file holds no name. */
+Test(scan, answers_go_through_the_spill_file_and_come_back_exact)
+{
+    fill(300, 3000);
+    char dir[] = "/tmp/ddbfs-test-spill.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    struct ddb_scan_opts o = {.table = "t", .segment = 0, .total_segments = 1, .limit = 97,
+                              .spill_dir = dir};
+    struct run r;
+    run_init(&r);
+    struct ddb_scan *s = start(&o, &r);
+    run_wait(&r);
+    cr_assert_eq(r.err.code, DDB_OK, "%s", r.err.message);
+    json_t *want = fake_ddb_segment_keys(bed.ft, 0, 1);
+    cr_expect(json_equal(r.keys, want), "%zu keys of %zu", json_array_size(r.keys),
+              json_array_size(want));
+    cr_expect_eq(r.pages, 4);
+    json_decref(want);
+    cr_expect_eq(rmdir(dir), 0, "the spill directory is not empty");
+    ddb_scan_free(s);
+    run_cleanup(&r);
 }
