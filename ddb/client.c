@@ -18,8 +18,6 @@
 #define TARGET_PREFIX "DynamoDB_20120810."
 #define CONTENT_TYPE "application/x-amz-json-1.0"
 #define CREDS_WAIT_MS 500 /* on the I/O thread, when credentials are being refreshed */
-#define SPARE_BUFS 64            /* answer buffers kept for the next calls (one per call at once) */
-#define SPARE_BUF_MAX (4u << 20) /* larger ones are freed, not kept */
 
 struct ddb_client {
     char *endpoint;
@@ -31,13 +29,9 @@ struct ddb_client {
     time_t (*wallclock)(void);
     double (*monoclock)(void);
 
-    pthread_mutex_t lock; /* stats, refresh and spare */
+    pthread_mutex_t lock; /* stats and refresh */
     struct ddb_client_stats stats;
     int refreshing;
-    /* Answer buffers of finished calls, reused by the next ones: a Scan page is ~1 MB, and a
-     * buffer grown once is not grown (copied, page-faulted) again for every page. */
-    struct buf spare[SPARE_BUFS];
-    size_t n_spare;
 };
 
 struct call {
@@ -46,8 +40,8 @@ struct call {
     char *body;
     size_t body_len;
     ddb_call_done_fn *done;
-    ddb_call_raw_fn *raw; /* instead of done, for ddb_client_call_raw */
-    struct ddb_client_stream stream; /* with raw, for ddb_client_call_stream; else zeroed */
+    ddb_call_stream_fn *streamed;    /* instead of done, for ddb_client_call_stream */
+    struct ddb_client_stream stream; /* with streamed; else zeroed */
     void *ud;
     int attempt;      /* attempts sent */
     double started;   /* monotonic seconds */
@@ -131,8 +125,6 @@ void ddb_client_free(struct ddb_client *c)
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    for (size_t i = 0; i < c->n_spare; i++)
-        buf_cleanup(&c->spare[i]);
     free(c->endpoint);
     free(c->host);
     free(c->region);
@@ -167,33 +159,11 @@ void ddb_client_stats(struct ddb_client *c, struct ddb_client_stats *out)
     pthread_mutex_unlock(&c->lock);
 }
 
-void ddb_client_recycle(struct ddb_client *c, struct buf *b)
-{
-    pthread_mutex_lock(&c->lock);
-    if (b->data && b->cap <= SPARE_BUF_MAX && c->n_spare < SPARE_BUFS) {
-        buf_reset(b);
-        c->spare[c->n_spare++] = *b;
-        buf_init(b, b->max);
-    }
-    pthread_mutex_unlock(&c->lock);
-    buf_cleanup(b);
-}
-
-/* Gives k its answer buffer: a spare one when there is one. */
-static void take_spare(struct ddb_client *c, struct call *k)
-{
-    pthread_mutex_lock(&c->lock);
-    if (c->n_spare)
-        k->req.response = c->spare[--c->n_spare];
-    pthread_mutex_unlock(&c->lock);
-}
-
 static void call_free(struct call *k)
 {
-    struct ddb_client *c = k->c;
     for (size_t i = 0; i < 7; i++)
         buf_cleanup(&k->hdr[i]);
-    ddb_client_recycle(c, &k->req.response);
+    buf_cleanup(&k->req.response);
     free(k->body);
     free(k);
 }
@@ -202,8 +172,8 @@ static void call_free(struct call *k)
 static void call_end(struct call *k, json_t *resp)
 {
     k->err.attempts = k->attempt;
-    if (k->raw)
-        k->raw(NULL, &k->err, NULL, 0, k->ud);
+    if (k->streamed)
+        k->streamed(&k->err, NULL, 0, k->ud);
     else
         k->done(resp, resp ? NULL : &k->err, k->ud);
     call_free(k);
@@ -398,16 +368,10 @@ static void on_answer(struct ddb_http_req *r, void *ud)
     k->err.http_status = r->status;
     snprintf(k->err.request_id, sizeof k->err.request_id, "%s", r->request_id);
 
-    if (r->status == 200 && k->raw) {
+    if (r->status == 200 && k->streamed) {
         char why[256] = "";
-        size_t len = r->response.len;
-        if (!r->response.data && buf_reserve(&r->response, 0) != BUF_OK) {
-            ddb_error_set(&k->err, DDB_ENOMEM, "%s: out of memory", k->op);
-            call_end(k, NULL);
-            return;
-        }
-        if (k->raw(&r->response, NULL, why, sizeof why, k->ud) == 0) {
-            log_debug("%s: HTTP 200, %zu bytes, attempt %d", k->op, len, k->attempt);
+        if (k->streamed(NULL, why, sizeof why, k->ud) == 0) {
+            log_debug("%s: HTTP 200, streamed, attempt %d", k->op, k->attempt);
             call_free(k);
             return;
         }
@@ -461,7 +425,7 @@ static void on_answer(struct ddb_http_req *r, void *ud)
 }
 
 static int call_start(struct ddb_client *c, const char *op, const json_t *body,
-                      ddb_call_done_fn *done, ddb_call_raw_fn *raw,
+                      ddb_call_done_fn *done, ddb_call_stream_fn *streamed,
                       const struct ddb_client_stream *stream, void *ud, struct ddb_error *err);
 
 int ddb_client_call(struct ddb_client *c, const char *op, const json_t *body,
@@ -470,21 +434,15 @@ int ddb_client_call(struct ddb_client *c, const char *op, const json_t *body,
     return call_start(c, op, body, done, NULL, NULL, ud, err);
 }
 
-int ddb_client_call_raw(struct ddb_client *c, const char *op, const json_t *body,
-                        ddb_call_raw_fn *done, void *ud, struct ddb_error *err)
-{
-    return call_start(c, op, body, NULL, done, NULL, ud, err);
-}
-
 int ddb_client_call_stream(struct ddb_client *c, const char *op, const json_t *body,
-                           const struct ddb_client_stream *stream, ddb_call_raw_fn *done, void *ud,
-                           struct ddb_error *err)
+                           const struct ddb_client_stream *stream, ddb_call_stream_fn *done,
+                           void *ud, struct ddb_error *err)
 {
     return call_start(c, op, body, NULL, done, stream, ud, err);
 }
 
 static int call_start(struct ddb_client *c, const char *op, const json_t *body,
-                      ddb_call_done_fn *done, ddb_call_raw_fn *raw,
+                      ddb_call_done_fn *done, ddb_call_stream_fn *streamed,
                       const struct ddb_client_stream *stream, void *ud, struct ddb_error *err)
 {
     struct call *k = calloc(1, sizeof *k);
@@ -493,10 +451,9 @@ static int call_start(struct ddb_client *c, const char *op, const json_t *body,
         return -1;
     }
     k->c = c;
-    take_spare(c, k);
     snprintf(k->op, sizeof k->op, "%s", op);
     k->done = done;
-    k->raw = raw;
+    k->streamed = streamed;
     if (stream)
         k->stream = *stream;
     k->ud = ud;

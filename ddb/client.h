@@ -39,33 +39,22 @@ typedef void ddb_call_done_fn(json_t *resp, const struct ddb_error *err, void *u
 int ddb_client_call(struct ddb_client *c, const char *op, const json_t *body,
                     ddb_call_done_fn *done, void *ud, struct ddb_error *err);
 
-/* Raw form, for answers too large to be worth a tree (Scan pages): done gets the answer's bytes.
- * On each HTTP 200 answer done runs with err NULL and body (borrowed for the call; body->data is
- * NUL-terminated, never NULL); it returns 0 to take the answer (the call then ends), or -1 with why
- * filled when the bytes are not a valid answer, which the client treats as a cut-short body:
- * retried within the backoff window. done may keep the bytes: it swaps *body with an empty buf and
- * owns them from then on (give them back with ddb_client_recycle). When the call fails, done runs
- * once more with body NULL and err set (its return value ignored). */
-typedef int ddb_call_raw_fn(struct buf *body, const struct ddb_error *err, char *why, size_t whylen,
-                            void *ud);
-int ddb_client_call_raw(struct ddb_client *c, const char *op, const json_t *body,
-                        ddb_call_raw_fn *done, void *ud, struct ddb_error *err);
-/* Streaming form of the raw call, for answers that should never be held whole: the body of each
+/* Streaming form, for answers that should never be held in memory (Scan pages): the body of each
  * HTTP 200 answer goes to stream->bytes as it arrives (on the I/O thread), and stream->begin runs
- * before each attempt is sent, so that the bytes of an attempt that failed half-way can be
- * forgotten. done then runs as for ddb_client_call_raw, with an empty body: it judges the answer
- * from what it was streamed (0 to take it, -1 with why to have it fetched again). stream is
- * copied; both functions get ud. */
+ * before each attempt is sent, so that the bytes of an attempt cut half-way can be forgotten. Then
+ * done runs (I/O thread) with err NULL: it judges the answer from the bytes it was given, and
+ * returns 0 to take it (the call ends) or -1 with why filled when they are not a valid answer,
+ * which the client treats as a cut-short body: retried within the backoff window. When the call
+ * fails, done runs once more with err set (its return value ignored). stream is copied; every
+ * function gets ud. */
 struct ddb_client_stream {
     void (*begin)(void *ud);
     void (*bytes)(const char *p, size_t n, void *ud);
 };
+typedef int ddb_call_stream_fn(const struct ddb_error *err, char *why, size_t whylen, void *ud);
 int ddb_client_call_stream(struct ddb_client *c, const char *op, const json_t *body,
-                           const struct ddb_client_stream *stream, ddb_call_raw_fn *done, void *ud,
-                           struct ddb_error *err);
-/* Hands an answer buffer kept by a raw done back for reuse (or frees it); b is left empty. Any
- * thread. */
-void ddb_client_recycle(struct ddb_client *c, struct buf *b);
+                           const struct ddb_client_stream *stream, ddb_call_stream_fn *done,
+                           void *ud, struct ddb_error *err);
 
 /* Blocking form. Returns a new reference, or NULL with err filled. */
 json_t *ddb_client_call_sync(struct ddb_client *c, const char *op, const json_t *body,

@@ -288,8 +288,7 @@ static int spill_open(const char *dir, struct ddb_error *err)
 /* The client's answer (its bytes in the spill file), on the I/O thread. With workers the page is
  * read there, so that the I/O thread goes back to moving bytes; else here, and a cut-short answer
  * (-1) is retried by the client. */
-static int on_page(struct buf *body, const struct ddb_error *err, char *why, size_t whylen,
-                   void *ud)
+static int on_page(const struct ddb_error *err, char *why, size_t whylen, void *ud)
 {
     struct ddb_scan *s = ud;
     if (err) {
