@@ -342,13 +342,13 @@ static void step(void *ud)
         double per_item = item / RCU_BYTES * factor(s);
         double max_page = (double)DDB_SCAN_PAGE_MAX / RCU_BYTES * factor(s);
         double want = ddb_throttle_request_cost(s->th, per_item);
-        if (want > max_page)
-            want = max_page;
-        if (!limit) {
+        /* A budget that a whole page fits in needs no Limit: DynamoDB stops a page at 1 MB, and
+         * a Limit from an item size not yet known would only cut the first pages short. */
+        if (!limit && want < max_page) {
             double l = floor(want / per_item);
             limit = l < 1 ? 1 : l > 1e6 ? 1000000 : (long)l;
         }
-        s->estimate = fmax(factor(s), fmin((double)limit * per_item, max_page));
+        s->estimate = limit ? fmax(factor(s), fmin((double)limit * per_item, max_page)) : max_page;
         double wait = ddb_throttle_take(s->th, ddb_client_now(s->c), s->estimate);
         if (wait > 0) {
             long ms = (long)ceil(wait * 1000.0);
